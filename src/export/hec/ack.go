@@ -1,0 +1,81 @@
+package hec
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"regasmdetect/src/export"
+	"regasmdetect/src/export/internal/deliver"
+)
+
+// awaitAcks polls /services/collector/ack until every pending batch is confirmed or AckTimeout passes (or ctx
+// ends). Confirmed batches count as sent; the others are Uncertain: HEC accepted them, indexing is unconfirmed.
+func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Result) {
+	ctx, cancel := context.WithTimeout(ctx, e.ackTimeout)
+	defer cancel()
+	left := acks
+	body := make([]byte, 0, 16+12*len(acks))
+	for len(left) > 0 {
+		body = append(body[:0], `{"acks":[`...)
+		for i, p := range left {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = strconv.AppendInt(body, p.ack, 10)
+		}
+		body = append(body, "]}"...)
+		if got, ok := e.queryAcks(ctx, body); ok {
+			keep := left[:0]
+			for _, p := range left {
+				if got[p.ack] {
+					res.Sent += p.to - p.from
+				} else {
+					keep = append(keep, p)
+				}
+			}
+			left = keep
+			if len(left) == 0 {
+				return
+			}
+		}
+		t := time.NewTimer(e.ackInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			for _, p := range left {
+				deliver.Tally(res, p.from, p.to, deliver.Outcome{Kind: deliver.Uncertain})
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// queryAcks makes one ack request; ok is false when it got no usable answer (the caller polls again).
+func (e *Exporter) queryAcks(ctx context.Context, body []byte) (map[int64]bool, bool) {
+	actx, cancel := context.WithTimeout(ctx, e.policy.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, e.ackURL+"?channel="+url.QueryEscape(e.channel), bytes.NewReader(body))
+	if err != nil {
+		return nil, false
+	}
+	req.Header.Set("Authorization", e.auth)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Splunk-Request-Channel", e.channel)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if resp.StatusCode != http.StatusOK {
+		return nil, false
+	}
+	got, err := parseAckResponse(b)
+	return got, err == nil
+}
