@@ -1,0 +1,83 @@
+package scpv2
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Reply is the metadata of a reply chunk. Empty fields are omitted. For a getinfo reply set Type (and
+// RequiredFields, StreamingPreop); for an execute reply set Finished to the request's value. A terminal error
+// is Finished = true with Error set.
+type Reply struct {
+	Type           string     `json:"type,omitempty"`
+	RequiredFields []string   `json:"required_fields,omitempty"`
+	StreamingPreop string     `json:"streaming_preop,omitempty"`
+	Finished       *bool      `json:"finished,omitempty"`
+	Error          string     `json:"error,omitempty"`
+	Inspector      *Inspector `json:"inspector,omitempty"`
+}
+
+// Inspector carries non-terminal messages shown in Splunk Web. An Inspector without messages is left out of
+// the reply, as the SDK does.
+type Inspector struct {
+	// Messages are [LEVEL, TEXT] pairs; LEVEL is upper case: DEBUG, INFO, WARN, ERROR or FATAL.
+	Messages [][2]string `json:"messages,omitempty"`
+}
+
+// Writer writes SCPv2 chunks: one chunk per call, flushed before the call returns.
+type Writer struct {
+	bw    *bufio.Writer
+	enc   *json.Encoder
+	meta  bytes.Buffer
+	hdr   []byte
+	chunk int
+}
+
+// NewWriter returns a Writer writing chunks to w.
+func NewWriter(w io.Writer) *Writer {
+	wr := &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
+	wr.enc = json.NewEncoder(&wr.meta)
+	wr.enc.SetEscapeHTML(false)
+	return wr
+}
+
+// WriteReply encodes r as compact JSON (without HTML escaping) and writes it with body as one chunk.
+func (w *Writer) WriteReply(r *Reply, body []byte) error {
+	if r == nil {
+		return errors.New("scpv2: write reply: nil reply")
+	}
+	rep := *r
+	if rep.Inspector != nil && len(rep.Inspector.Messages) == 0 {
+		rep.Inspector = nil
+	}
+	w.meta.Reset()
+	if err := w.enc.Encode(&rep); err != nil {
+		return fmt.Errorf("scpv2: write reply chunk %d: encode metadata: %w", w.chunk+1, err)
+	}
+	meta := w.meta.Bytes()
+	meta = meta[:len(meta)-1] // Encode appends a newline
+	return w.WriteRaw(meta, body)
+}
+
+// WriteRaw writes `chunked 1.0,<len(meta)>,<len(body)>\n`, meta and body as one chunk and flushes. meta is
+// written as given.
+func (w *Writer) WriteRaw(meta, body []byte) error {
+	w.chunk++
+	w.hdr = append(w.hdr[:0], "chunked 1.0,"...)
+	w.hdr = strconv.AppendInt(w.hdr, int64(len(meta)), 10)
+	w.hdr = append(w.hdr, ',')
+	w.hdr = strconv.AppendInt(w.hdr, int64(len(body)), 10)
+	w.hdr = append(w.hdr, '\n')
+	w.bw.Write(w.hdr)
+	w.bw.Write(meta)
+	w.bw.Write(body)
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("scpv2: write chunk %d (%d + %d bytes): %w", w.chunk, len(meta), len(body), err)
+	}
+	return nil
+}
