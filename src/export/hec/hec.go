@@ -191,7 +191,8 @@ func eventURL(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("hec: URL %q: credentials in the URL are refused; use the token", u.Redacted())
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		u.RawQuery, u.Fragment = "", "" // may hold a token: never print it
 		return nil, fmt.Errorf("hec: URL %q: a query or fragment is refused", u.Redacted())
 	}
 	if u.Path == "" || u.Path == "/" {
@@ -300,8 +301,6 @@ func (e *Exporter) Export(ctx context.Context, events []export.Event) (export.Re
 	}
 	for i := range events {
 		if refused != nil {
-			deliver.Fail(&res, i, len(events), fmt.Errorf("hec: not sent after the token was refused: %w", refused))
-			start = len(events)
 			break
 		}
 		mark := len(buf)
@@ -311,7 +310,7 @@ func (e *Exporter) Export(ctx context.Context, events []export.Event) (export.Re
 		}
 	}
 	if start < len(events) {
-		if refused != nil {
+		if refused != nil { // the events from start on, encoded or not, were never sent
 			deliver.Fail(&res, start, len(events), fmt.Errorf("hec: not sent after the token was refused: %w", refused))
 		} else {
 			flush(len(events), len(buf))
