@@ -2,6 +2,7 @@ package scpv2
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -137,8 +138,9 @@ func (c *CSVReader) readRow() error {
 	for {
 		row, q, atEOF, err := c.nextLine()
 		if err != nil {
-			if err != io.EOF {
-				err = fmt.Errorf("scpv2: csv row %d: %w", c.row+1, err)
+			var fe *Error
+			if err != io.EOF && !errors.As(err, &fe) {
+				err = fmt.Errorf("scpv2: csv row %d: read body: %w", c.row+1, err)
 			}
 			return err
 		}
