@@ -68,13 +68,13 @@ func TestReaderRecordings(t *testing.T) {
 			errChunk: 2,
 		},
 		{
-			path:    "data/scpv2/splunk-6.3/record_writer.four_chunks.output",
+			path:     "data/scpv2/splunk-6.3/record_writer.four_chunks.output",
 			actions:  []string{"", "", "", ""},
 			rows:     []int{10, 10, 10, 1},
 			nlValues: 44,
 		},
 		{
-			path:    "data/scpv2/splunk-6.3/record_writer.one_chunk.output",
+			path:     "data/scpv2/splunk-6.3/record_writer.one_chunk.output",
 			actions:  []string{""},
 			rows:     []int{31},
 			nlValues: 41,
