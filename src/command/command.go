@@ -1,0 +1,238 @@
+// Package command is the `| regasmdetect` search command: it speaks SCPv2 with splunkd on stdin and stdout,
+// applies an embedded ESCU detection to the records it is sent, and answers once, in the reply to the request
+// marked finished.
+//
+// In its default (reduce) phase the getinfo reply asks Splunk to run the command's own map phase on the
+// indexers (streaming_preop), so that only partial aggregates travel to the search head. The reduce phase
+// accepts partials and raw records alike, so the result does not depend on whether the map phase ran or on how
+// the records were split between indexers and chunks.
+package command
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/engine"
+	"regasmdetect/src/escu"
+	"regasmdetect/src/internal/readahead"
+	"regasmdetect/src/scpv2"
+)
+
+// Exit statuses of Run.
+const (
+	ExitOK    = 0
+	ExitError = 1
+)
+
+// Run speaks the protocol on in and out until the final reply or EOF, and returns the process exit status.
+// Nothing but protocol bytes is written to out; errors go to splunkd in the reply, never to stderr.
+func Run(in io.Reader, out io.Writer) int {
+	ra := readahead.New(in, 1<<20, 4)
+	defer ra.Close()
+	s := &session{r: scpv2.NewReader(ra), w: scpv2.NewWriter(out)}
+	if err := s.run(); err != nil {
+		if !errors.Is(err, errReplied) {
+			s.fail(err)
+		}
+		return ExitError
+	}
+	return ExitOK
+}
+
+// errReplied marks an error that has already been answered (or cannot be answered).
+var errReplied = errors.New("already replied")
+
+type session struct {
+	r    *scpv2.Reader
+	w    *scpv2.Writer
+	opts *Options
+	det  *engine.Detection
+	agg  *engine.Aggregator
+	feed *cimcsv.Feeder
+	csv  *scpv2.CSVReader
+	out  scpv2.CSVWriter
+
+	getinfoDone bool
+	inBody      bool // reading an execute body: on a CSV error, drain it before answering
+	header      []string
+	binding     *cimcsv.Binding
+}
+
+func (s *session) run() error {
+	meta, err := s.r.Next()
+	if err == io.EOF {
+		// No request at all: there is nothing to answer.
+		fmt.Fprintln(os.Stderr, "regasmdetect: no getinfo request on standard input (splunkd starts this command; see `regasmdetect help`)")
+		return errReplied
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.getinfo(meta); err != nil {
+		return err
+	}
+	for {
+		meta, err := s.r.Next()
+		if err == io.EOF {
+			// A getinfo-only probe, or splunkd closed the pipe early: nothing more to say.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		finished, err := s.execute(meta)
+		if err != nil {
+			return err
+		}
+		if finished {
+			return nil
+		}
+	}
+}
+
+func (s *session) getinfo(meta []byte) error {
+	req, err := scpv2.ParseRequest(meta)
+	if err != nil {
+		return fmt.Errorf("chunk %d: %w", s.r.Chunk(), err)
+	}
+	if req.Action != "getinfo" {
+		return fmt.Errorf("chunk %d: expected action getinfo first, got %q", s.r.Chunk(), req.Action)
+	}
+	if n := s.r.BodyLen(); n != 0 {
+		return fmt.Errorf("chunk %d: getinfo request carries a %d-byte body; it must be empty", s.r.Chunk(), n)
+	}
+	if req.SearchInfo == nil {
+		return fmt.Errorf("chunk %d: getinfo request has no searchinfo", s.r.Chunk())
+	}
+	opts, err := ParseOptions(req.SearchInfo.Args)
+	if err != nil {
+		return err
+	}
+	src, err := escu.Lookup(opts.Detection)
+	if err != nil {
+		return err
+	}
+	det, err := engine.Compile(src)
+	if err != nil {
+		return fmt.Errorf("detection %s: %w", opts.Detection, err)
+	}
+	s.opts, s.det = opts, det
+	s.agg = det.NewAggregator(opts.Engine())
+	s.feed = cimcsv.NewFeeder(det, s.agg)
+	s.csv = scpv2.NewCSVReader(nil)
+
+	reply := &scpv2.Reply{Type: "streaming"}
+	if opts.Phase == Reduce {
+		reply = &scpv2.Reply{
+			Type:           "reporting",
+			RequiredFields: cimcsv.RequiredFields(det),
+			StreamingPreop: opts.Preop(),
+		}
+	}
+	s.getinfoDone = true
+	return s.reply(reply, nil)
+}
+
+// execute reads one execute request, whole, and answers it.
+func (s *session) execute(meta []byte) (finished bool, err error) {
+	chunk := s.r.Chunk()
+	req, err := scpv2.ParseRequest(meta)
+	if err != nil {
+		return false, fmt.Errorf("chunk %d: %w", chunk, err)
+	}
+	if req.Action != "execute" {
+		return false, fmt.Errorf("chunk %d: expected action execute, got %q", chunk, req.Action)
+	}
+	if err := s.readBody(chunk); err != nil {
+		return false, err
+	}
+	if s.opts.Phase == Map {
+		body, err := s.partials()
+		if err != nil {
+			return false, err
+		}
+		s.agg.Reset()
+		return req.Finished, s.reply(&scpv2.Reply{Finished: &req.Finished}, body)
+	}
+	if !req.Finished {
+		return false, s.reply(&scpv2.Reply{Finished: &req.Finished}, nil)
+	}
+	reply := &scpv2.Reply{Finished: &req.Finished}
+	body := s.result()
+	if msgs := s.messages(); len(msgs) > 0 {
+		reply.Inspector = &scpv2.Inspector{Messages: msgs}
+	}
+	return true, s.reply(reply, body)
+}
+
+// readBody feeds every row of the current chunk's body to the aggregator.
+func (s *session) readBody(chunk int) error {
+	s.inBody = true
+	defer func() { s.inBody = false }()
+	s.csv.Reset(s.r.Body())
+	header, err := s.csv.Header()
+	if err == io.EOF {
+		return nil // an empty body is normal
+	}
+	if err != nil {
+		return fmt.Errorf("chunk %d: body: %w", chunk, err)
+	}
+	if !sameHeader(header, s.header) {
+		b, err := cimcsv.Bind(s.det, header)
+		if err != nil {
+			return fmt.Errorf("chunk %d: body header: %w", chunk, err)
+		}
+		s.header, s.binding = header, b
+	}
+	for {
+		row, err := s.csv.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("chunk %d: body: %w", chunk, err)
+		}
+		if err := s.feed.Feed(s.binding, row); err != nil {
+			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
+		}
+	}
+}
+
+func sameHeader(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// reply writes one reply chunk. A failure to write means splunkd is gone: nothing more can be said.
+func (s *session) reply(r *scpv2.Reply, body []byte) error {
+	if err := s.w.WriteReply(r, body); err != nil {
+		return fmt.Errorf("%w: write reply: %v", errReplied, err)
+	}
+	return nil
+}
+
+// fail answers the pending request with a terminal error.
+func (s *session) fail(err error) {
+	var framing *scpv2.Error
+	if s.inBody && !errors.As(err, &framing) {
+		// The request is whole on the wire but not yet read: read it, so that the reply follows the request.
+		_, _ = io.Copy(io.Discard, s.r.Body())
+	}
+	msg := err.Error()
+	t := true
+	r := &scpv2.Reply{Finished: &t, Error: msg, Inspector: &scpv2.Inspector{Messages: [][2]string{{"ERROR", msg}}}}
+	if !s.getinfoDone {
+		r.Type = "reporting"
+	}
+	_ = s.w.WriteReply(r, nil)
+}

@@ -1,0 +1,136 @@
+package command
+
+import (
+	"fmt"
+	"strings"
+
+	"regasmdetect/src/engine"
+	"regasmdetect/src/escu"
+)
+
+// Name is the command's name in SPL and in commands.conf.
+const Name = "regasmdetect"
+
+// Phase says which half of Splunk's map/reduce a process plays.
+type Phase int
+
+const (
+	// Reduce is the default phase: on the search head, merge map partials (or raw records) into the result.
+	Reduce Phase = iota
+	// Map runs on the indexers through the command's own streaming_preop: filter and pre-aggregate.
+	Map
+)
+
+// Options are the SPL options of one invocation, as the user (or the streaming_preop) wrote them.
+type Options struct {
+	Detection         string
+	FillNull          bool
+	FillNullValue     string
+	Annotate          bool
+	Phase             Phase
+	SummariesOnly     *bool // accepted, no effect on records that are already searched
+	AllowOldSummaries *bool // accepted, no effect
+}
+
+// Engine returns the engine options.
+func (o *Options) Engine() engine.Options {
+	return engine.Options{FillNull: o.FillNull, FillNullValue: o.FillNullValue, Annotate: o.Annotate}
+}
+
+// ParseOptions reads searchinfo.args: tokens of the form name=value, quotes already removed by splunkd.
+func ParseOptions(args []string) (*Options, error) {
+	o := &Options{Detection: escu.Default}
+	seen := map[string]bool{}
+	for _, arg := range args {
+		name, value, ok := strings.Cut(arg, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("unexpected argument %q: options are name=value (%s)", arg, usage)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("option %s given twice", name)
+		}
+		seen[name] = true
+		switch name {
+		case "detection":
+			if _, err := escu.Lookup(value); err != nil {
+				return nil, fmt.Errorf("option detection=%q: %w", value, err)
+			}
+			o.Detection = value
+		case "fillnull_value":
+			if value == "" {
+				return nil, fmt.Errorf("option fillnull_value needs a non-empty value")
+			}
+			o.FillNull, o.FillNullValue = true, value
+		case "annotate":
+			b, err := parseBool(name, value)
+			if err != nil {
+				return nil, err
+			}
+			o.Annotate = b
+		case "summariesonly":
+			b, err := parseBool(name, value)
+			if err != nil {
+				return nil, err
+			}
+			o.SummariesOnly = &b
+		case "allow_old_summaries":
+			b, err := parseBool(name, value)
+			if err != nil {
+				return nil, err
+			}
+			o.AllowOldSummaries = &b
+		case "phase":
+			switch value {
+			case "map":
+				o.Phase = Map
+			case "reduce":
+				o.Phase = Reduce
+			default:
+				return nil, fmt.Errorf("option phase=%q: want map (set only by the command's own streaming_preop)", value)
+			}
+		default:
+			return nil, fmt.Errorf("unknown option %q (%s)", name, usage)
+		}
+	}
+	return o, nil
+}
+
+const usage = "usage: regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL]"
+
+// parseBool accepts Splunk's boolean spellings: true/false, t/f, yes/no, 1/0, in any case.
+func parseBool(name, value string) (bool, error) {
+	switch strings.ToLower(value) {
+	case "true", "t", "yes", "y", "1":
+		return true, nil
+	case "false", "f", "no", "n", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("option %s=%q: want a boolean (true or false)", name, value)
+}
+
+// Preop returns the streaming_preop: the SPL Splunk runs on the indexers before this command, namely the command
+// itself in its map phase with the user's options. Values are always quoted, with \ and " escaped as SPL reads them.
+func (o *Options) Preop() string {
+	var b strings.Builder
+	b.WriteString(Name)
+	b.WriteString(" phase=map")
+	quoted := func(name, v string) {
+		b.WriteString(" " + name + "=\"")
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		b.WriteString(`"`)
+	}
+	quoted("detection", o.Detection)
+	if o.FillNull {
+		quoted("fillnull_value", o.FillNullValue)
+	}
+	if o.Annotate {
+		b.WriteString(" annotate=true")
+	}
+	if o.SummariesOnly != nil {
+		fmt.Fprintf(&b, " summariesonly=%t", *o.SummariesOnly)
+	}
+	if o.AllowOldSummaries != nil {
+		fmt.Fprintf(&b, " allow_old_summaries=%t", *o.AllowOldSummaries)
+	}
+	return b.String()
+}

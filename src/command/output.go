@@ -1,0 +1,139 @@
+package command
+
+import (
+	"fmt"
+	"strconv"
+
+	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/engine"
+	"regasmdetect/src/scpv2"
+)
+
+// result renders the final rows: the by-fields without the Processes. prefix, count, firstTime, lastTime, and
+// with annotate the annotation fields, risk_score and risk_message. No rows: an empty body.
+func (s *session) result() []byte {
+	rows := s.agg.Rows()
+	if len(rows) == 0 {
+		return nil
+	}
+	ann := s.opts.Annotate
+	annFields := s.det.AnnotateFields()
+	cols := s.det.Columns(s.opts.Engine())
+	header := make([]string, 0, len(cols)+len(annFields))
+	header = append(header, cols...)
+	if ann {
+		for _, f := range annFields {
+			header = append(header, "__mv_"+f)
+		}
+	}
+	w := &s.out
+	w.Reset()
+	w.WriteRow(header)
+	score := strconv.Itoa(s.det.Source().RiskScore())
+	rec := make([]string, 0, len(header))
+	for i := range rows {
+		row := &rows[i]
+		rec = append(rec[:0], row.Key...)
+		rec = append(rec, strconv.FormatUint(row.Count, 10), timeText(row.HasTime, row.First), timeText(row.HasTime, row.Last))
+		if ann {
+			var mvs []string
+			for _, vals := range row.Annotations {
+				one, mv := multivalue(vals)
+				rec = append(rec, one)
+				mvs = append(mvs, mv)
+			}
+			rec = append(rec, score, s.det.RiskMessage(row))
+			rec = append(rec, mvs...)
+		}
+		w.WriteRow(rec)
+	}
+	return w.Bytes()
+}
+
+// partials renders the map phase's reply: one row per group seen in this chunk, then one row of counters.
+func (s *session) partials() ([]byte, error) {
+	rows := s.agg.Rows()
+	stats := s.agg.Stats()
+	if len(rows) == 0 && stats.Records == 0 {
+		return nil, nil
+	}
+	by := s.det.ByFields()
+	annFields := s.det.AnnotateFields()
+	ann := s.opts.Annotate
+	header := append([]string{}, by...)
+	header = append(header, cimcsv.PartialCount, cimcsv.PartialFirstTime, cimcsv.PartialLastTime)
+	if ann {
+		for _, f := range annFields {
+			header = append(header, f, "__mv_"+f)
+		}
+	}
+	header = append(header, cimcsv.PartialRecords, cimcsv.PartialMatched, cimcsv.PartialNullDropped)
+	w := &s.out
+	w.Reset()
+	w.WriteRow(header)
+	rec := make([]string, len(header))
+	for i := range rows {
+		row := &rows[i]
+		rec = rec[:0]
+		rec = append(rec, row.Key...)
+		rec = append(rec, strconv.FormatUint(row.Count, 10), timeText(row.HasTime, row.First), timeText(row.HasTime, row.Last))
+		if ann {
+			for _, vals := range row.Annotations {
+				one, mv := multivalue(vals)
+				rec = append(rec, one, mv)
+			}
+		}
+		rec = append(rec, "", "", "")
+		w.WriteRow(rec)
+	}
+	rec = rec[:len(header)]
+	for i := range rec {
+		rec[i] = ""
+	}
+	n := len(header)
+	rec[n-3] = strconv.FormatUint(stats.Records, 10)
+	rec[n-2] = strconv.FormatUint(stats.Matched, 10)
+	rec[n-1] = strconv.FormatUint(stats.NullDropped, 10)
+	w.WriteRow(rec)
+	return w.Bytes(), nil
+}
+
+// messages are the inspector messages of the final reply: records left out for empty by-fields (the contract's
+// INFO message) and values that were not valid UTF-8.
+func (s *session) messages() [][2]string {
+	var msgs [][2]string
+	st := s.agg.Stats()
+	if st.NullDropped > 0 {
+		msgs = append(msgs, [2]string{"INFO", fmt.Sprintf(
+			"regasmdetect: %d of %d matching records were left out because a by-field was empty or missing, as tstats does; pass fillnull_value=<string> to keep them",
+			st.NullDropped, st.Matched)})
+	}
+	if n := s.feed.InvalidUTF8; n > 0 {
+		msgs = append(msgs, [2]string{"WARN", fmt.Sprintf(
+			"regasmdetect: %d records held values that are not valid UTF-8; they were grouped by their bytes as received", n)})
+	}
+	return msgs
+}
+
+func timeText(ok bool, t float64) string {
+	if !ok {
+		return ""
+	}
+	return engine.FormatTime(t)
+}
+
+// multivalue renders values as Splunk's CSV does: the values joined by newlines in the field, and the __mv_
+// twin when there are several.
+func multivalue(vals []string) (one, mv string) {
+	switch len(vals) {
+	case 0:
+		return "", ""
+	case 1:
+		return vals[0], ""
+	}
+	joined := vals[0]
+	for _, v := range vals[1:] {
+		joined += "\n" + v
+	}
+	return joined, string(scpv2.AppendMV(nil, vals))
+}

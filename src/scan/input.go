@@ -1,0 +1,367 @@
+package scan
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"unsafe"
+
+	"regasmdetect/src/cim"
+	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/engine"
+	"regasmdetect/src/escu"
+	"regasmdetect/src/scpv2"
+	"regasmdetect/src/sysmon"
+)
+
+// maxErrorsShown bounds the record errors printed per file; the rest are counted.
+const maxErrorsShown = 20
+
+// scanner holds one aggregator per detection across every input.
+type scanner struct {
+	cfg    *Config
+	stderr io.Writer
+	dets   []*engine.Detection
+	opts   engine.Options
+	aggs   []*engine.Aggregator
+	recs   []*engine.Record
+	slots  [][]cim.Field // per detection, per engine slot: the CIM field (-1 if the mapping has none)
+	tbuf   []byte
+
+	inputErrors int64 // files that could not be read and records that could not be read
+	files       int64
+	events      atomic.Int64 // events read (all kinds)
+	creations   atomic.Int64 // process creations (or CSV records) fed to the engine
+	matched     atomic.Int64 // records that matched a detection's filter (Sysmon inputs)
+	bytes       atomic.Int64 // input bytes read so far (before decompression)
+	total       int64        // input bytes in all, for the progress line
+	progress    *progress
+}
+
+func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
+	s := &scanner{cfg: cfg, stderr: stderr, opts: engine.Options{FillNull: cfg.FillNull, FillNullValue: cfg.FillValue, Annotate: cfg.Annotate}}
+	for _, name := range cfg.Detections {
+		src, err := escu.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		det, err := engine.Compile(src)
+		if err != nil {
+			return nil, fmt.Errorf("detection %s: %w", name, err)
+		}
+		slots := make([]cim.Field, len(det.Fields()))
+		for i, f := range det.Fields() {
+			slots[i] = -1
+			if cf, ok := cim.FieldByName(f); ok {
+				slots[i] = cf
+			}
+		}
+		s.dets = append(s.dets, det)
+		s.aggs = append(s.aggs, det.NewAggregator(s.opts))
+		s.recs = append(s.recs, det.NewRecord())
+		s.slots = append(s.slots, slots)
+	}
+	return s, nil
+}
+
+// scanAll reads every path; a folder is walked in lexical order.
+func (s *scanner) scanAll(ctx context.Context, stdin io.Reader) {
+	var files []string
+	for _, p := range s.cfg.Paths {
+		if p == "-" {
+			files = append(files, p)
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			s.inputError("%v", err)
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			s.total += st.Size()
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				s.inputError("%v", err)
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+				if info, err := d.Info(); err == nil {
+					s.total += info.Size()
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.inputError("%s: %v", p, err)
+		}
+	}
+	s.progress = startProgress(s, s.cfg.Progress)
+	defer s.progress.stop()
+	for _, f := range files {
+		if ctx.Err() != nil {
+			return
+		}
+		s.files++
+		if f == "-" {
+			s.scanStream(stdin, "standard input")
+			continue
+		}
+		s.scanFile(f)
+	}
+}
+
+func (s *scanner) inputError(format string, args ...any) {
+	s.inputErrors++
+	s.progress.clear()
+	fmt.Fprintf(s.stderr, "regasmdetect scan: "+format+"\n", args...)
+}
+
+// countingReader counts the bytes read through it, for the progress line.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (s *scanner) scanFile(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		s.inputError("%v", err)
+		return
+	}
+	defer f.Close()
+	s.scanStream(f, path)
+}
+
+// evtxFile is the open file being scanned when it can be read in place (a plain, uncompressed file).
+type evtxFile struct {
+	f    *os.File
+	size int64
+}
+
+// scanStream decompresses gzip, detects the format from the content (unless --input-format says it) and reads
+// the events.
+func (s *scanner) scanStream(r io.Reader, name string) {
+	var direct *evtxFile
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			direct = &evtxFile{f, st.Size()}
+		}
+	}
+	br := bufio.NewReaderSize(countingReader{r, &s.bytes}, 256<<10)
+	var in io.Reader = br
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			s.inputError("%s: gzip: %v", name, err)
+			return
+		}
+		defer zr.Close()
+		in = bufio.NewReaderSize(zr, 256<<10)
+		direct = nil
+	}
+	bin := in.(*bufio.Reader)
+	format, err := sysmon.ParseFormat(s.cfg.InputFormat)
+	if err != nil {
+		s.inputError("%v", err)
+		return
+	}
+	if format == sysmon.Auto {
+		head, _ := bin.Peek(4096)
+		format = sysmon.Detect(head)
+	}
+	switch format {
+	case sysmon.CSV:
+		s.readCSV(bin, name)
+	case sysmon.XML:
+		s.readEvents(sysmon.NewXMLReader(bin, name), name)
+	case sysmon.JSON:
+		s.readEvents(sysmon.NewJSONReader(bin, name), name)
+	case sysmon.EVTX:
+		if direct != nil {
+			rd, err := sysmon.NewEVTXReader(direct.f, direct.size, name)
+			if err != nil {
+				s.inputError("%v", err)
+				return
+			}
+			s.readEvents(rd, name)
+			return
+		}
+		s.readEVTX(bin, name)
+	default:
+		s.inputError("%s: not a format regasmdetect reads (Sysmon XML, JSON lines, EVTX or Splunk CSV)", name)
+	}
+}
+
+// readEVTX reads a binary EVTX log. The parser needs random access: a plain file is read in place, a
+// compressed one or a stream is first copied to a temporary file.
+func (s *scanner) readEVTX(r io.Reader, name string) {
+	tmp, err := os.CreateTemp("", "regasmdetect-*.evtx")
+	if err != nil {
+		s.inputError("%s: %v", name, err)
+		return
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	size, err := io.Copy(tmp, r)
+	if err != nil {
+		s.inputError("%s: %v", name, err)
+		return
+	}
+	rd, err := sysmon.NewEVTXReader(tmp, size, name)
+	if err != nil {
+		s.inputError("%v", err)
+		return
+	}
+	s.readEvents(rd, name)
+}
+
+// readEvents feeds every process creation of a Sysmon reader to each detection.
+func (s *scanner) readEvents(rd sysmon.Reader, name string) {
+	var p cim.Process
+	shown := 0
+	var before int64
+	for {
+		err := rd.Next(&p)
+		st := rd.Stats()
+		s.events.Add(st.Events - before)
+		before = st.Events
+		if err == io.EOF {
+			break
+		}
+		var rerr *sysmon.RecordError
+		if errors.As(err, &rerr) {
+			s.inputErrors++
+			if shown < maxErrorsShown {
+				shown++
+				s.progress.clear()
+				fmt.Fprintf(s.stderr, "regasmdetect scan: %v\n", rerr)
+			}
+			continue
+		}
+		if err != nil {
+			s.inputError("%v", err)
+			break
+		}
+		s.creations.Add(1)
+		s.feedProcess(&p)
+	}
+	if shown == maxErrorsShown {
+		if n := rd.Stats().Errors; n > maxErrorsShown {
+			fmt.Fprintf(s.stderr, "regasmdetect scan: %s: %d more bad records not shown\n", name, n-maxErrorsShown)
+		}
+	}
+}
+
+func (s *scanner) feedProcess(p *cim.Process) {
+	if p.HasTime {
+		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
+	}
+	for i, rec := range s.recs {
+		rec.Reset()
+		for slot, f := range s.slots[i] {
+			if f < 0 {
+				continue
+			}
+			if v := p.Values[f]; v != "" {
+				rec.Add(slot, unsafe.Slice(unsafe.StringData(v), len(v)))
+			}
+		}
+		if p.HasTime {
+			rec.SetTime(s.tbuf)
+		}
+		if s.aggs[i].Add(rec) {
+			s.matched.Add(1)
+		}
+	}
+}
+
+// readCSV reads a CSV export through the same binding as the search command's execute bodies.
+func (s *scanner) readCSV(r io.Reader, name string) {
+	cr := scpv2.NewCSVReader(r)
+	header, err := cr.Header()
+	if err == io.EOF {
+		return
+	}
+	if err != nil {
+		s.inputError("%s: %v", name, err)
+		return
+	}
+	bindings := make([]*cimcsv.Binding, len(s.dets))
+	feeders := make([]*cimcsv.Feeder, len(s.dets))
+	for i, det := range s.dets {
+		if bindings[i], err = cimcsv.Bind(det, header); err != nil {
+			s.inputError("%s: header: %v", name, err)
+			return
+		}
+		feeders[i] = cimcsv.NewFeeder(det, s.aggs[i])
+	}
+	shown := 0
+	for {
+		row, err := cr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			// The CSV is misframed from here on: what follows cannot be trusted.
+			s.inputError("%s: %v (rest of the file not read)", name, err)
+			return
+		}
+		s.events.Add(1)
+		s.creations.Add(1)
+		for i := range feeders {
+			if err := feeders[i].Feed(bindings[i], row); err != nil {
+				s.inputErrors++
+				if shown < maxErrorsShown {
+					shown++
+					s.progress.clear()
+					fmt.Fprintf(s.stderr, "regasmdetect scan: %s:%d: %v\n", name, cr.Row(), err)
+				}
+				break
+			}
+		}
+	}
+}
+
+func (s *scanner) results() []result {
+	out := make([]result, len(s.dets))
+	for i, det := range s.dets {
+		out[i] = result{det: det, opts: s.opts, rows: s.aggs[i].Rows()}
+	}
+	return out
+}
+
+// summary prints what was read on stderr, unless --quiet.
+func (s *scanner) summary() {
+	if s.cfg.Quiet {
+		return
+	}
+	rows := 0
+	var dropped uint64
+	for _, a := range s.aggs {
+		rows += len(a.Rows())
+		dropped += a.Stats().NullDropped
+	}
+	fmt.Fprintf(s.stderr, "regasmdetect scan: %d files, %d events, %d process creations, %d detection rows, %d errors\n",
+		s.files, s.events.Load(), s.creations.Load(), rows, s.inputErrors)
+	if dropped > 0 {
+		fmt.Fprintf(s.stderr, "regasmdetect scan: %d matching records left out because a by-field was empty, as tstats does (--fillnull-value keeps them)\n", dropped)
+	}
+}
