@@ -138,8 +138,7 @@ func (c *CSVReader) readRow() error {
 	for {
 		row, q, atEOF, err := c.nextLine()
 		if err != nil {
-			var fe *Error
-			if err != io.EOF && !errors.As(err, &fe) {
+			if err != io.EOF && !isFramingError(err) {
 				err = fmt.Errorf("scpv2: csv row %d: read body: %w", c.row+1, err)
 			}
 			return err
@@ -309,4 +308,10 @@ func (c *CSVReader) fieldError(col int, msg string) error {
 		msg = "bare quote in unquoted field"
 	}
 	return &ParseError{Row: c.row, Column: col, Msg: msg}
+}
+
+// isFramingError reports whether err is an *Error from the chunk Reader, which already names its chunk.
+func isFramingError(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe)
 }
