@@ -1,0 +1,383 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Record is one input record: the values of each slot and _time. It is reusable (Reset) and holds views:
+// the bytes passed to Add and SetTime belong to the caller and must stay unchanged until Aggregator.Add
+// returns; the record keeps no copy.
+type Record struct {
+	vals [][][]byte
+	time []byte
+}
+
+// NewRecord returns an empty record with one slot per field of the detection.
+func (c *Detection) NewRecord() *Record {
+	return &Record{vals: make([][][]byte, len(c.fields))}
+}
+
+// Reset empties the record, keeping its storage.
+func (r *Record) Reset() {
+	for i := range r.vals {
+		r.vals[i] = r.vals[i][:0]
+	}
+	r.time = nil
+}
+
+// Add appends one value to a slot; call it once per value of a multivalue field. An empty v is a null and is
+// not stored. A slot out of range is ignored.
+func (r *Record) Add(slot int, v []byte) {
+	if slot < 0 || slot >= len(r.vals) || len(v) == 0 {
+		return
+	}
+	r.vals[slot] = append(r.vals[slot], v)
+}
+
+// SetTime sets the raw _time value (parsed only if the record matches).
+func (r *Record) SetTime(t []byte) { r.time = t }
+
+func (r *Record) values(slot int) [][]byte {
+	if slot < 0 || slot >= len(r.vals) {
+		return nil
+	}
+	return r.vals[slot]
+}
+
+// Stats counts records seen by an aggregator (and by the map phases whose partials it merged).
+type Stats struct {
+	Records     uint64 // records passed to Add
+	Matched     uint64 // records that satisfied the filter
+	NullDropped uint64 // matched records left out because a by-field was null (without FillNull)
+	Truncated   uint64 // matched records whose multivalue cross product exceeded MaxCombinations
+}
+
+// Partial is a partial aggregate emitted by a map phase. Key holds one value per by-field (already expanded,
+// filled or not null); Annotations holds, per AnnotateFields entry, the distinct matched values of that field
+// in the group (nil when the map phase did not annotate).
+type Partial struct {
+	Key         [][]byte
+	Count       uint64
+	First, Last float64
+	HasTime     bool
+	Annotations [][][]byte
+}
+
+// Row is one output row.
+type Row struct {
+	Key         []string // by-field values, by-clause order
+	Count       uint64
+	First, Last float64 // min and max _time; meaningful when HasTime
+	HasTime     bool
+	Annotations [][]string // per AnnotateFields entry, distinct values in byte order (at most MaxAnnotations)
+}
+
+type group struct {
+	key         []string
+	count       uint64
+	first, last float64
+	hasTime     bool
+	seen        uint64 // the record sequence number that last counted in this group
+	ann         [][]string
+}
+
+// Aggregator filters, groups and counts records of one detection. It is not safe for concurrent use.
+type Aggregator struct {
+	c      *Detection
+	opts   Options
+	index  map[string]int
+	groups []group
+	stats  Stats
+	seq    uint64
+	keybuf []byte
+	idx    []int      // odometer over the by-fields' values
+	byVals [][][]byte // the by-fields' values of the current record (filled when null)
+	fill   [][]byte
+}
+
+// NewAggregator returns an empty aggregator.
+func (c *Detection) NewAggregator(o Options) *Aggregator {
+	return &Aggregator{
+		c:      c,
+		opts:   o,
+		index:  map[string]int{},
+		idx:    make([]int, len(c.by)),
+		byVals: make([][][]byte, len(c.by)),
+		fill:   [][]byte{[]byte(o.FillNullValue)},
+	}
+}
+
+func (c *Detection) eval(n *node, r *Record) bool {
+	switch n.kind {
+	case nodeEq:
+		for _, v := range r.values(n.slot) {
+			for i := range n.pats {
+				if n.pats[i].match(v) {
+					return true
+				}
+			}
+		}
+		return false
+	case nodeNe:
+		for _, v := range r.values(n.slot) {
+			if !n.pats[0].match(v) {
+				return true
+			}
+		}
+		return false
+	case nodeNot:
+		return !c.eval(n.kids[0], r)
+	case nodeAnd:
+		for _, k := range n.kids {
+			if !c.eval(k, r) {
+				return false
+			}
+		}
+		return true
+	case nodeOr:
+		for _, k := range n.kids {
+			if c.eval(k, r) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// Match reports whether the record satisfies the detection's filter.
+func (c *Detection) Match(r *Record) bool { return c.eval(c.filter, r) }
+
+// Add filters the record and counts it in each group it falls into; it reports whether the filter matched.
+// It allocates only when the record opens a new group (or adds a new annotation value).
+func (a *Aggregator) Add(r *Record) (matched bool) {
+	a.stats.Records++
+	if !a.c.eval(a.c.filter, r) {
+		return false
+	}
+	a.stats.Matched++
+	combos := 1
+	for i, sl := range a.c.by {
+		vs := r.values(sl)
+		if len(vs) == 0 {
+			if !a.opts.FillNull {
+				a.stats.NullDropped++
+				return true
+			}
+			vs = a.fill
+		}
+		a.byVals[i] = vs
+		a.idx[i] = 0
+		combos = satMul(combos, len(vs))
+	}
+	if combos > MaxCombinations {
+		a.stats.Truncated++
+		combos = MaxCombinations
+	}
+	t, hasTime := parseTime(r.time)
+	a.seq++
+	for n := 0; n < combos; n++ {
+		g := a.lookup(a.byVals, a.idx)
+		if g.seen != a.seq {
+			g.seen = a.seq
+			g.count++
+			if hasTime {
+				g.addTime(t, t)
+			}
+		}
+		if a.opts.Annotate {
+			a.annotate(g, r)
+		}
+		a.advance()
+	}
+	return true
+}
+
+func satMul(a, b int) int {
+	if a > 0 && b > MaxCombinations*2/a {
+		return MaxCombinations * 2
+	}
+	return a * b
+}
+
+// advance moves the odometer to the next combination of by-field values.
+func (a *Aggregator) advance() {
+	for i := len(a.idx) - 1; i >= 0; i-- {
+		a.idx[i]++
+		if a.idx[i] < len(a.byVals[i]) {
+			return
+		}
+		a.idx[i] = 0
+	}
+}
+
+func (g *group) addTime(first, last float64) {
+	if !g.hasTime {
+		g.first, g.last, g.hasTime = first, last, true
+		return
+	}
+	g.first = min(g.first, first)
+	g.last = max(g.last, last)
+}
+
+// lookup finds or creates the group of the key vals[i][idx[i]]. The encoded key is length-prefixed, so
+// distinct value lists never share an encoding.
+func (a *Aggregator) lookup(vals [][][]byte, idx []int) *group {
+	buf := a.keybuf[:0]
+	for i := range vals {
+		v := vals[i][idx[i]]
+		buf = binary.AppendUvarint(buf, uint64(len(v)))
+		buf = append(buf, v...)
+	}
+	a.keybuf = buf
+	if gi, ok := a.index[string(buf)]; ok {
+		return &a.groups[gi]
+	}
+	key := make([]string, len(vals))
+	for i := range vals {
+		key[i] = string(vals[i][idx[i]])
+	}
+	a.index[string(buf)] = len(a.groups)
+	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann))})
+	return &a.groups[len(a.groups)-1]
+}
+
+func (a *Aggregator) annotate(g *group, r *Record) {
+	for i, sl := range a.c.ann {
+		pats := a.c.annPats[i]
+		for _, v := range r.values(sl) {
+			if len(pats) > 0 && !anyMatch(pats, v) {
+				continue
+			}
+			g.ann[i] = insertAnnotation(g.ann[i], v)
+		}
+	}
+}
+
+func anyMatch(pats []pattern, v []byte) bool {
+	for i := range pats {
+		if pats[i].match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// insertAnnotation adds v to the sorted set s, keeping the MaxAnnotations smallest values.
+func insertAnnotation(s []string, v []byte) []string {
+	i, found := slices.BinarySearchFunc(s, v, compareStringBytes)
+	if found || (i >= MaxAnnotations) {
+		return s
+	}
+	s = slices.Insert(s, i, string(v))
+	if len(s) > MaxAnnotations {
+		s = s[:MaxAnnotations]
+	}
+	return s
+}
+
+// compareStringBytes compares s and b in byte order without converting either.
+func compareStringBytes(s string, b []byte) int {
+	n := min(len(s), len(b))
+	for i := 0; i < n; i++ {
+		if s[i] != b[i] {
+			if s[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(s) < len(b):
+		return -1
+	case len(s) > len(b):
+		return 1
+	}
+	return 0
+}
+
+// AddPartial merges a partial aggregate of a map phase. A key of the wrong length, a null key value (unless
+// FillNull), a zero count, a non-finite or inverted time range, or annotations for a different number of
+// fields are errors, and the partial is not merged.
+func (a *Aggregator) AddPartial(p *Partial) error {
+	if p == nil {
+		return fmt.Errorf("engine: nil partial")
+	}
+	if len(p.Key) != len(a.c.by) {
+		return fmt.Errorf("engine: partial key has %d values, want %d (%s)", len(p.Key), len(a.c.by), strings.Join(a.c.ByFields(), ","))
+	}
+	for i, v := range p.Key {
+		if len(v) == 0 && !a.opts.FillNull {
+			return fmt.Errorf("engine: partial key value %d (%s) is empty", i, a.c.fields[a.c.by[i]])
+		}
+	}
+	if p.Count == 0 {
+		return fmt.Errorf("engine: partial count is 0")
+	}
+	if p.HasTime {
+		if math.IsNaN(p.First) || math.IsInf(p.First, 0) || math.IsNaN(p.Last) || math.IsInf(p.Last, 0) || p.First > p.Last {
+			return fmt.Errorf("engine: partial time range %v..%v is invalid", p.First, p.Last)
+		}
+	}
+	if len(p.Annotations) != 0 && len(p.Annotations) != len(a.c.ann) {
+		return fmt.Errorf("engine: partial has %d annotation lists, want %d", len(p.Annotations), len(a.c.ann))
+	}
+	for i := range a.idx {
+		a.idx[i] = 0
+		a.byVals[i] = p.Key[i : i+1]
+	}
+	g := a.lookup(a.byVals, a.idx)
+	g.count += p.Count
+	if p.HasTime {
+		g.addTime(p.First, p.Last)
+	}
+	for i, vs := range p.Annotations {
+		for _, v := range vs {
+			if len(v) > 0 {
+				g.ann[i] = insertAnnotation(g.ann[i], v)
+			}
+		}
+	}
+	return nil
+}
+
+// Stats returns the counters.
+func (a *Aggregator) Stats() Stats { return a.stats }
+
+// AddStats adds counters reported by a map phase.
+func (a *Aggregator) AddStats(s Stats) {
+	a.stats.Records += s.Records
+	a.stats.Matched += s.Matched
+	a.stats.NullDropped += s.NullDropped
+	a.stats.Truncated += s.Truncated
+}
+
+// Rows returns the groups sorted by key (by-field values in by-clause order, byte order). The rows are
+// fresh copies.
+func (a *Aggregator) Rows() []Row {
+	rows := make([]Row, len(a.groups))
+	for i := range a.groups {
+		g := &a.groups[i]
+		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+		if a.opts.Annotate {
+			row.Annotations = make([][]string, len(g.ann))
+			for j, vs := range g.ann {
+				row.Annotations[j] = slices.Clone(vs)
+			}
+		}
+		rows[i] = row
+	}
+	slices.SortFunc(rows, func(x, y Row) int { return slices.Compare(x.Key, y.Key) })
+	return rows
+}
+
+// Reset drops the groups and the counters, keeping the options.
+func (a *Aggregator) Reset() {
+	clear(a.index)
+	a.groups = a.groups[:0]
+	a.stats = Stats{}
+}
