@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"regasmdetect/src/engine"
 )
 
 // table is the rendered output: one header and rows of cells; a cell may hold several values.
@@ -141,19 +141,16 @@ func writeJSON(w io.Writer, t table, lines bool) error {
 			if j > 0 {
 				b.WriteString(",")
 			}
-			k, _ := json.Marshal(t.header[j])
-			b.Write(k)
+			b.Write(jsonValue(t.header[j]))
 			b.WriteString(":")
-			var v []byte
 			switch len(c) {
 			case 0:
-				v = []byte("null")
+				b.WriteString("null")
 			case 1:
-				v, _ = json.Marshal(c[0])
+				b.Write(jsonValue(c[0]))
 			default:
-				v, _ = json.Marshal(c)
+				b.Write(jsonValue(c))
 			}
-			b.Write(v)
 		}
 		b.WriteString("}")
 		if lines {
@@ -170,13 +167,11 @@ func writeJSON(w io.Writer, t table, lines bool) error {
 	return err
 }
 
-// rowsOf is the number of rows of a result set, for the exporters.
-func rowsOf(rs []result) []*engine.Row {
-	var out []*engine.Row
-	for _, r := range rs {
-		for i := range r.rows {
-			out = append(out, &r.rows[i])
-		}
-	}
-	return out
+// jsonValue encodes v without HTML escaping: command lines keep their & < > readable.
+func jsonValue(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // strings and string slices always encode
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
