@@ -136,55 +136,16 @@ func (f *fakeHEC) numRequests() int {
 	return len(f.requests)
 }
 
-// checkAccounting asserts what every scenario must hold: each event is sent, failed or uncertain exactly once;
-// sent events were received and accepted exactly once; failed ones were never accepted; the error is nil
-// exactly when everything was sent; no error mentions the token.
+// checkAccounting asserts the invariants of every scenario against what the fake HEC accepted.
 func checkAccounting(t *testing.T, n int, res export.Result, err error, f *fakeHEC) {
 	t.Helper()
-	if !res.Complete(n) {
-		t.Fatalf("result accounts for %d+%d+%d events, want %d", res.Sent, len(res.Failed), len(res.Uncertain), n)
-	}
-	state := make([]byte, n) // 0 sent, 'F' failed, 'U' uncertain
-	for _, fl := range res.Failed {
-		if fl.Index < 0 || fl.Index >= n || state[fl.Index] != 0 {
-			t.Fatalf("failed index %d out of range or repeated", fl.Index)
-		}
-		state[fl.Index] = 'F'
-		if fl.Err == nil {
-			t.Fatalf("failed event %d has no reason", fl.Index)
-		}
-		if strings.Contains(fl.Err.Error(), testToken) {
-			t.Fatalf("failure of event %d shows the token: %v", fl.Index, fl.Err)
-		}
-	}
-	for _, u := range res.Uncertain {
-		if u < 0 || u >= n || state[u] != 0 {
-			t.Fatalf("uncertain index %d out of range or repeated", u)
-		}
-		state[u] = 'U'
-	}
-	if (err == nil) != (res.Sent == n) {
-		t.Fatalf("err = %v with %d of %d sent", err, res.Sent, n)
-	}
-	if err != nil && strings.Contains(err.Error(), testToken) {
-		t.Fatalf("error shows the token: %v", err)
-	}
 	if f == nil {
+		testevents.Check(t, n, res, err, testToken, nil)
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i, s := range state {
-		got := f.accepted[i]
-		switch {
-		case s == 0 && got != 1:
-			t.Errorf("event %d reported sent, accepted %d times", i, got)
-		case s == 'F' && got != 0:
-			t.Errorf("event %d reported failed, accepted %d times", i, got)
-		case s == 'U' && got > 1:
-			t.Errorf("event %d uncertain, accepted %d times", i, got)
-		}
-	}
+	testevents.Check(t, n, res, err, testToken, func(i int) int { return f.accepted[i] })
 }
 
 func seqRange(from, to int) []int {

@@ -79,3 +79,50 @@ func Load(tb testing.TB, n int) []export.Event {
 	}
 	return out
 }
+
+// Check asserts what every export must hold, for n events: each is sent, failed (with a reason) or uncertain
+// exactly once; the error is nil exactly when all were sent; neither the error nor any failure shows secret.
+// When accepted is not nil it gives how many times the receiver accepted event i: sent events exactly once,
+// failed ones never, uncertain ones at most once.
+func Check(tb testing.TB, n int, res export.Result, err error, secret string, accepted func(i int) int) {
+	tb.Helper()
+	if !res.Complete(n) {
+		tb.Fatalf("result accounts for %d+%d+%d events, want %d", res.Sent, len(res.Failed), len(res.Uncertain), n)
+	}
+	state := make([]byte, n)
+	for _, f := range res.Failed {
+		if f.Index < 0 || f.Index >= n || state[f.Index] != 0 {
+			tb.Fatalf("failed index %d out of range or repeated", f.Index)
+		}
+		state[f.Index] = 'F'
+		if f.Err == nil || strings.Contains(f.Err.Error(), secret) {
+			tb.Fatalf("failure of event %d: %v (no reason, or shows the secret)", f.Index, f.Err)
+		}
+	}
+	for _, u := range res.Uncertain {
+		if u < 0 || u >= n || state[u] != 0 {
+			tb.Fatalf("uncertain index %d out of range or repeated", u)
+		}
+		state[u] = 'U'
+	}
+	if (err == nil) != (res.Sent == n) {
+		tb.Fatalf("err = %v with %d of %d sent", err, res.Sent, n)
+	}
+	if err != nil && strings.Contains(err.Error(), secret) {
+		tb.Fatalf("error shows the secret: %v", err)
+	}
+	if accepted == nil {
+		return
+	}
+	for i, s := range state {
+		got := accepted(i)
+		switch {
+		case s == 0 && got != 1:
+			tb.Errorf("event %d reported sent, accepted %d times", i, got)
+		case s == 'F' && got != 0:
+			tb.Errorf("event %d reported failed, accepted %d times", i, got)
+		case s == 'U' && got > 1:
+			tb.Errorf("event %d uncertain, accepted %d times", i, got)
+		}
+	}
+}
