@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
 )
 
 // table is the rendered output: one header and rows of cells; a cell may hold several values.
