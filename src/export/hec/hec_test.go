@@ -611,3 +611,27 @@ func TestNewChannel(t *testing.T) {
 		seen[c] = true
 	}
 }
+
+func BenchmarkExport(b *testing.B) {
+	events := testevents.Load(b, 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		ok(w)
+	}))
+	defer srv.Close()
+	e, err := New(Config{URL: srv.URL, Token: testToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for i := range events {
+		n += len(appendEvent(nil, &events[i], &e.meta))
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, err := e.Export(context.Background(), events); err != nil || res.Sent != len(events) {
+			b.Fatal(err)
+		}
+	}
+}
