@@ -110,11 +110,12 @@ func splunkQuote(dst []byte, v string) []byte {
 
 // splunkBody generates a body shaped like what splunkd sends for Endpoint.Processes records: n rows, every
 // field followed by its __mv_ twin, Splunk's quoting, LF line ends, about 500 bytes per row, 1 % of the rows
-// with a multivalue field.
+// with a multivalue field (a quoted value spanning two lines).
 func splunkBody(n int, seed uint64) []byte {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	fields := []string{"_time", "dest", "user", "parent_process", "parent_process_name", "process_name",
-		"process", "process_id", "parent_process_id", "process_path", "process_guid", "vendor_product"}
+		"process", "process_id", "parent_process_id", "process_path", "process_guid", "vendor_product",
+		"process_hash", "process_current_directory"}
 	var b []byte
 	for i, f := range fields {
 		if i > 0 {
@@ -146,6 +147,9 @@ func splunkBody(n int, seed uint64) []byte {
 		vals[9] = `C:\Windows\System32\rundll32.exe`
 		vals[10] = fmt.Sprintf("{%08x-1b2c-5f6e-0a00-%012x}", rng.Uint32(), rng.Uint64()&0xffffffffffff)
 		vals[11] = "Microsoft Windows"
+		vals[12] = fmt.Sprintf("MD5=%016X%016X,SHA256=%016X%016X%016X%016X,IMPHASH=%016X%016X",
+			rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
+		vals[13] = `C:\Users\Public\Documents\`
 		for i := range mvs {
 			mvs[i] = ""
 		}
