@@ -50,6 +50,9 @@ func readAllStdlib(body []byte) ([][]string, error) {
 }
 
 func normCRLF(recs [][]string) [][]string {
+	if len(recs) == 0 {
+		return nil
+	}
 	out := make([][]string, len(recs))
 	for i, rec := range recs {
 		out[i] = make([]string, len(rec))

@@ -38,9 +38,9 @@ func addSharedSeeds(f *testing.F, limit int, rels ...string) {
 func FuzzReader(f *testing.F) {
 	f.Add([]byte("chunked 1.0,36,12\n{\"action\":\"execute\",\"finished\":true}a,b\n1,\"2\"\n"))
 	f.Add([]byte("chunked 1.0 , 2 , 3 \r\n{}abcchunked 1.0,0,0\n"))
-	addSharedSeeds(f, 1<<20, "data/scpv2/sdk-reference/*.input", "data/scpv2/sdk-reference/*.output",
+	addSharedSeeds(f, 16<<10, "data/scpv2/sdk-reference/*.input", "data/scpv2/sdk-reference/*.output",
 		"data/scpv2/splunk-6.3/*.input")
-	addSharedSeeds(f, 8<<10, "data/scpv2/splunk-6.3/record_writer.*.output")
+	addSharedSeeds(f, 4<<10, "data/scpv2/splunk-6.3/record_writer.*.output")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		whole, errWhole := walk(bytes.NewReader(data))
 		short, errShort := walk(iotest.OneByteReader(bytes.NewReader(data)))
