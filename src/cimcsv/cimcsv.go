@@ -169,16 +169,11 @@ func (f *Feeder) Feed(b *Binding, row [][]byte) error {
 	}
 	rec := f.rec
 	rec.Reset()
-	invalid := false
 	for slot := range b.prefixed {
-		c := b.prefixed[slot]
-		if !c.present() || len(row[c.value]) == 0 {
-			c = b.plain[slot]
-		}
+		c := b.column(slot, row)
 		if !c.present() {
 			continue
 		}
-		v := row[c.value]
 		if c.mv >= 0 && len(row[c.mv]) > 0 {
 			vals, err := scpv2.DecodeMV(f.values[:0], row[c.mv])
 			if err != nil {
@@ -186,24 +181,45 @@ func (f *Feeder) Feed(b *Binding, row [][]byte) error {
 			}
 			f.values = vals
 			for _, x := range vals {
-				invalid = invalid || !utf8.Valid(x)
 				rec.Add(slot, x)
 			}
 			continue
 		}
-		if len(v) > 0 {
-			invalid = invalid || !utf8.Valid(v)
+		if v := row[c.value]; len(v) > 0 {
 			rec.Add(slot, v)
 		}
-	}
-	if invalid {
-		f.InvalidUTF8++
 	}
 	if b.time.present() {
 		rec.SetTime(row[b.time.value])
 	}
-	f.agg.Add(rec)
+	if f.agg.Add(rec) && !b.validUTF8(row) {
+		// Only the values of matching records reach the output, so only they are checked.
+		f.InvalidUTF8++
+	}
 	return nil
+}
+
+// column returns the column that holds slot's field in row: Processes.f when present and non-empty, else f.
+func (b *Binding) column(slot int, row [][]byte) column {
+	c := b.prefixed[slot]
+	if !c.present() || (len(row[c.value]) == 0 && (c.mv < 0 || len(row[c.mv]) == 0)) {
+		return b.plain[slot]
+	}
+	return c
+}
+
+// validUTF8 reports whether every value the detection reads from row is valid UTF-8.
+func (b *Binding) validUTF8(row [][]byte) bool {
+	for slot := range b.prefixed {
+		c := b.column(slot, row)
+		if !c.present() {
+			continue
+		}
+		if !utf8.Valid(row[c.value]) || (c.mv >= 0 && !utf8.Valid(row[c.mv])) {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *Feeder) feedPartial(b *Binding, row [][]byte) error {

@@ -30,9 +30,20 @@ const (
 // Run speaks the protocol on in and out until the final reply or EOF, and returns the process exit status.
 // Nothing but protocol bytes is written to out; errors go to splunkd in the reply, never to stderr.
 func Run(in io.Reader, out io.Writer) int {
-	ra := readahead.New(in, 1<<20, 4)
-	defer ra.Close()
-	s := &session{r: scpv2.NewReader(ra), w: scpv2.NewWriter(out)}
+	// A probe process gets only the getinfo exchange: read ahead on another goroutine only once an execute
+	// request is on its way.
+	sw := &switchReader{r: in}
+	s := &session{r: scpv2.NewReader(sw), w: scpv2.NewWriter(out)}
+	s.readAhead = func() {
+		ra := readahead.New(in, 1<<20, 4)
+		sw.r = ra
+		s.stopReadAhead = func() { ra.Close() }
+	}
+	defer func() {
+		if s.stopReadAhead != nil {
+			s.stopReadAhead()
+		}
+	}()
 	if err := s.run(); err != nil {
 		if !errors.Is(err, errReplied) {
 			s.fail(err)
@@ -41,6 +52,11 @@ func Run(in io.Reader, out io.Writer) int {
 	}
 	return ExitOK
 }
+
+// switchReader reads from r, which may be replaced between reads.
+type switchReader struct{ r io.Reader }
+
+func (s *switchReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 // errReplied marks an error that has already been answered (or cannot be answered).
 var errReplied = errors.New("already replied")
@@ -54,6 +70,9 @@ type session struct {
 	feed *cimcsv.Feeder
 	csv  *scpv2.CSVReader
 	out  scpv2.CSVWriter
+
+	readAhead     func() // starts reading stdin on another goroutine
+	stopReadAhead func()
 
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
@@ -82,6 +101,9 @@ func (s *session) run() error {
 		}
 		if err != nil {
 			return err
+		}
+		if s.stopReadAhead == nil {
+			s.readAhead()
 		}
 		finished, err := s.execute(meta)
 		if err != nil {
@@ -122,7 +144,6 @@ func (s *session) getinfo(meta []byte) error {
 	s.opts, s.det = opts, det
 	s.agg = det.NewAggregator(opts.Engine())
 	s.feed = cimcsv.NewFeeder(det, s.agg)
-	s.csv = scpv2.NewCSVReader(nil)
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
@@ -172,7 +193,11 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 func (s *session) readBody(chunk int) error {
 	s.inBody = true
 	defer func() { s.inBody = false }()
-	s.csv.Reset(s.r.Body())
+	if s.csv == nil {
+		s.csv = scpv2.NewCSVReader(s.r.Body())
+	} else {
+		s.csv.Reset(s.r.Body())
+	}
 	header, err := s.csv.Header()
 	if err == io.EOF {
 		return nil // an empty body is normal

@@ -3,9 +3,11 @@ package scan
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 
 	"regasmdetect/src/export"
+	"regasmdetect/src/export/scs"
 )
 
 // scsConfig configures the export to Splunk Cloud Services.
@@ -32,6 +34,21 @@ func (c *scsConfig) check() error {
 	return nil
 }
 
+// exporter builds the SCS exporter; the token comes from the file or the environment variable.
 func (c *scsConfig) exporter(stderr io.Writer) (export.Exporter, error) {
-	return nil, errors.New("not available")
+	var tok string
+	var err error
+	if c.TokenFile != "" {
+		var warning string
+		tok, warning, err = export.TokenFromFile(c.TokenFile)
+		if warning != "" {
+			fmt.Fprintf(stderr, "regasmdetect scan: %s\n", warning)
+		}
+	} else {
+		tok, err = export.TokenFromEnv(c.TokenEnv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return scs.New(scs.Config{Tenant: c.Tenant, Host: c.Host, Token: tok})
 }
