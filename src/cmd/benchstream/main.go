@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -178,19 +179,63 @@ func pipeline(path, prog string, args ...string) (time.Duration, int64, []byte, 
 	}
 	pw.Close()
 	pr.Close()
+	peak := watchPeak(p.Process.Pid)
 	errCat, errP := cat.Wait(), p.Wait()
 	d := time.Since(start)
+	hwm := peak()
 	if errCat != nil {
 		return 0, 0, nil, errCat
 	}
 	if errP != nil {
 		return 0, 0, nil, errP
 	}
-	var rss int64
-	if ru, ok := p.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
+	rss := hwm
+	if rss == 0 {
+		// No /proc: the child's rusage, which on Linux may include the parent's pages from before exec.
+		if ru, ok := p.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss
+		}
 	}
 	return d, rss, out.Bytes(), nil
+}
+
+// watchPeak samples the process's VmHWM (peak resident set since exec) in /proc until the returned function is
+// called, which returns the last value seen in KiB (0 without /proc). The kernel keeps the high-water mark, so
+// sampling misses nothing but the last milliseconds of the process's life, when it only releases memory. The
+// child's rusage is not used: its ru_maxrss counts the parent's pages shared until exec.
+func watchPeak(pid int) func() int64 {
+	var mu sync.Mutex
+	var peak int64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(finished)
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+						mu.Lock()
+						peak = max(peak, n)
+						mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }
 
 // check compares the command's final result with the groups counted while generating.
