@@ -395,3 +395,16 @@ func TestCSVWriterBytes(t *testing.T) {
 		t.Fatalf("Len() after Reset = %d", w.Len())
 	}
 }
+
+// TestCSVReaderZeroValue checks that a CSVReader without a body returns an error instead of panicking, and
+// works after Reset.
+func TestCSVReaderZeroValue(t *testing.T) {
+	var c CSVReader
+	if _, err := c.Next(); err == nil || !strings.Contains(err.Error(), "scpv2: csv row 1: read body: no body to read") {
+		t.Fatalf("Next on a zero CSVReader: %v", err)
+	}
+	c.Reset(strings.NewReader("a\n1\n"))
+	if row, err := c.Next(); err != nil || string(row[0]) != "1" {
+		t.Fatalf("after Reset: %q, %v", row, err)
+	}
+}

@@ -196,6 +196,9 @@ var quoteByte = []byte{'"'}
 
 // fill moves the unconsumed bytes to the front of the buffer, grows it when it is full, and reads more.
 func (c *CSVReader) fill() error {
+	if c.r == nil {
+		return errors.New("no body to read: CSVReader used without NewCSVReader or Reset")
+	}
 	if c.start > 0 {
 		c.end = copy(c.buf, c.buf[c.start:c.end])
 		c.start = 0
