@@ -286,6 +286,9 @@ func trimAt(k []byte) []byte {
 
 // member parses the value of key in the current object.
 func (p *jsonParser) member(key []byte) error {
+	if p.i >= len(p.b) {
+		return p.errf("expected a value after key %q", key)
+	}
 	key = trimAt(key)
 	push := !transparent(key)
 	if push {

@@ -75,8 +75,23 @@ func orUnknown(s string) string {
 	return s
 }
 
-// lower lower-cases s, without allocating when it is already lower case.
+// lower lower-cases s, without allocating for the integrity levels Windows writes or values already in lower
+// case.
 func lower(s string) string {
+	switch s {
+	case "System":
+		return "system"
+	case "High":
+		return "high"
+	case "Medium":
+		return "medium"
+	case "Low":
+		return "low"
+	case "Untrusted":
+		return "untrusted"
+	case "AppContainer":
+		return "appcontainer"
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
 			return strings.ToLower(s)
