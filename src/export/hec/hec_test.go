@@ -340,8 +340,10 @@ func TestHangingServerIsUncertain(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(context.Background(), events)
 	checkAccounting(t, len(events), res, err, f)
-	if len(res.Uncertain) != 5 || f.numRequests() != 1 {
-		t.Fatalf("uncertain %d after %d requests, want 5 after 1 (no retry of a written request)", len(res.Uncertain), f.numRequests())
+	// The handler may not have counted the request yet when the client gives up (a loaded machine): what
+	// matters is that a written request is never sent again.
+	if len(res.Uncertain) != 5 || f.numRequests() > 1 {
+		t.Fatalf("uncertain %d after %d requests, want 5 after at most 1 (no retry of a written request)", len(res.Uncertain), f.numRequests())
 	}
 	if !strings.Contains(err.Error(), "5 uncertain") {
 		t.Fatalf("error %q does not report the uncertain events", err)
