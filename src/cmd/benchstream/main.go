@@ -294,4 +294,3 @@ func secs(ds []time.Duration) string {
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
-
