@@ -54,7 +54,6 @@ func BenchmarkRun(b *testing.B) {
 	}
 }
 
-
 // BenchmarkGetInfo measures a getinfo-only exchange in process (a probe without the process start).
 func BenchmarkGetInfo(b *testing.B) {
 	stream := splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil)
