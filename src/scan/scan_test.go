@@ -150,17 +150,17 @@ func TestSharedSysmon(t *testing.T) {
 		creations int
 		errors    int
 	}{
-		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.evtx", 511},
-		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.xml.log", 511},
-		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.jsonl", 511},
-		{"data/sysmon/evtx-attack-samples/panache_sysmon_vs_EDRTestingScript.evtx", 96},
+		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.evtx", 511, 0},
+		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.xml.log", 511, 0},
+		{"data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.jsonl", 511, 0},
+		{"data/sysmon/evtx-attack-samples/panache_sysmon_vs_EDRTestingScript.evtx", 96, 0},
 		// The .xml.log rendering lacks 8 records of the .jsonl and holds a stray fragment of an event at lines
 		// 1596-1597 (see the sysmon package's tests): one bad record, reported, the rest scanned.
 		{"data/sysmon/evtx-attack-samples/ALL_sysmon_events.xml.log", 1486, 1},
-		{"data/sysmon/evtx-attack-samples/ALL_sysmon_events.jsonl", 1491},
-		{"data/sysmon/evtx-attack-samples/subset_regasm_regsvcs_mentions.xml.log", 13},
-		{"data/sysmon/omerbenamram-evtx/sysmon.evtx", 227},
-		{"data/sysmon/otrf/otrf_all_sysmon_eid1.jsonl", 2021},
+		{"data/sysmon/evtx-attack-samples/ALL_sysmon_events.jsonl", 1491, 0},
+		{"data/sysmon/evtx-attack-samples/subset_regasm_regsvcs_mentions.xml.log", 13, 0},
+		{"data/sysmon/omerbenamram-evtx/sysmon.evtx", 227, 0},
+		{"data/sysmon/otrf/otrf_all_sysmon_eid1.jsonl", 2021, 0},
 	} {
 		t.Run(filepath.Base(c.path), func(t *testing.T) {
 			out, errs, code := runScan(t, "--format", "csv", "--detection", "all", shared.Path(t, c.path))
