@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"regasmdetect/src/cim"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/scan"
 	"regasmdetect/src/splunkd"
-	"regasmdetect/src/sysmon"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -39,18 +36,9 @@ var plans = []splunkd.Plan{
 
 func sampleRecords(t *testing.T) *splunkd.Table {
 	t.Helper()
-	rd := sysmon.NewXMLReader(bytes.NewReader(sample.Sysmon), sample.Name)
-	var ps []cim.Process
-	for {
-		var p cim.Process
-		err := rd.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
+	ps, err := sample.Processes()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return splunkd.FromProcesses(ps)
 }

@@ -16,7 +16,14 @@
 //   - one Sysmon network event (EventID 3), which is not a process creation.
 package sample
 
-import _ "embed"
+import (
+	"bytes"
+	_ "embed"
+	"io"
+
+	"regasmdetect/src/cim"
+	"regasmdetect/src/sysmon"
+)
 
 // Name is the file name of the bundled Sysmon sample.
 const Name = "sysmon-sample.xml.log"
@@ -25,3 +32,21 @@ const Name = "sysmon-sample.xml.log"
 //
 //go:embed sysmon-sample.xml.log
 var Sysmon []byte
+
+// Processes maps the bundled sample's process creations to Endpoint.Processes records with the scanner's own
+// Sysmon reader.
+func Processes() ([]cim.Process, error) {
+	rd := sysmon.NewXMLReader(bytes.NewReader(Sysmon), Name)
+	var ps []cim.Process
+	for {
+		var p cim.Process
+		err := rd.Next(&p)
+		if err == io.EOF {
+			return ps, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+}

@@ -48,16 +48,17 @@ func (e *ExportConfig) check() error {
 	return e.SCS.check()
 }
 
-// hecToken reads the token from the file or the environment variable.
-func hecToken(e *ExportConfig, stderr io.Writer) (string, error) {
-	if e.HECTokenFile != "" {
-		tok, warning, err := export.TokenFromFile(e.HECTokenFile)
+// readToken reads a token from the file when one is named, else from the environment variable; a warning about
+// the file (readable by others) goes to stderr.
+func readToken(file, env string, stderr io.Writer) (string, error) {
+	if file != "" {
+		tok, warning, err := export.TokenFromFile(file)
 		if warning != "" {
 			fmt.Fprintf(stderr, "regasmdetect scan: %s\n", warning)
 		}
 		return tok, err
 	}
-	return export.TokenFromEnv(e.HECTokenEnv)
+	return export.TokenFromEnv(env)
 }
 
 // events turns the rendered rows into export events: every column as a field, plus the detection's name,
@@ -109,7 +110,7 @@ func exportResults(ctx context.Context, cfg *Config, results []result, stderr io
 	evs := events(cfg, results)
 	var errs []error
 	if cfg.Export.HECURL != "" {
-		tok, err := hecToken(&cfg.Export, stderr)
+		tok, err := readToken(cfg.Export.HECTokenFile, cfg.Export.HECTokenEnv, stderr)
 		if err != nil {
 			return fmt.Errorf("HEC: %w", err)
 		}

@@ -3,7 +3,6 @@ package scan
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 
 	"regasmdetect/src/export"
@@ -36,17 +35,7 @@ func (c *scsConfig) check() error {
 
 // exporter builds the SCS exporter; the token comes from the file or the environment variable.
 func (c *scsConfig) exporter(stderr io.Writer) (export.Exporter, error) {
-	var tok string
-	var err error
-	if c.TokenFile != "" {
-		var warning string
-		tok, warning, err = export.TokenFromFile(c.TokenFile)
-		if warning != "" {
-			fmt.Fprintf(stderr, "regasmdetect scan: %s\n", warning)
-		}
-	} else {
-		tok, err = export.TokenFromEnv(c.TokenEnv)
-	}
+	tok, err := readToken(c.TokenFile, c.TokenEnv, stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -5,11 +5,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,11 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"regasmdetect/src/cim"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/scan"
 	"regasmdetect/src/splunkd"
-	"regasmdetect/src/sysmon"
 )
 
 func main() {
@@ -94,20 +90,11 @@ func run() error {
 	return nil
 }
 
-// readSample maps the bundled Sysmon log to Endpoint.Processes records with the scanner's own reader.
+// readSample maps the bundled Sysmon log to the records splunkd would send.
 func readSample() (*splunkd.Table, error) {
-	rd := sysmon.NewXMLReader(bytes.NewReader(sample.Sysmon), sample.Name)
-	var ps []cim.Process
-	for {
-		var p cim.Process
-		err := rd.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
+	ps, err := sample.Processes()
+	if err != nil {
+		return nil, err
 	}
 	return splunkd.FromProcesses(ps), nil
 }
