@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"regasmdetect/src/sample"
+	"regasmdetect/src/splunkd"
 )
 
 // buildPackage runs the packaging tool into out and returns the package's bytes.
@@ -157,5 +161,24 @@ func TestPackage(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "regasmdetect "+version) {
 		t.Errorf("regasmdetect version printed %q, want regasmdetect %s ...", out, version)
+	}
+
+	// The packaged binary as splunkd runs it: the bundled sample across three simulated indexers, with the
+	// options the shipped twin search passes.
+	ps, err := sample.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	packaged := filepath.Join(dir, "regasmdetect", "linux_x86_64", "bin", "regasmdetect")
+	args := []string{"detection=detect_regasm_spawning_a_process", "annotate=true", "summariesonly=false", "allow_old_summaries=true", "fillnull_value=null"}
+	res, err := splunkd.Search(context.Background(), packaged, args, splunkd.FromProcesses(ps), splunkd.Plan{Indexers: 3, ChunkRows: []int{2}, Awkward: true, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Table.Rows); n != 5 {
+		t.Errorf("the packaged binary returned %d rows for the sample, want 5", n)
+	}
+	if len(res.Reduce.Stderr) != 0 {
+		t.Errorf("stderr: %q", res.Reduce.Stderr)
 	}
 }
