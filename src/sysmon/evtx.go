@@ -231,7 +231,7 @@ func (x *evtxReader) convert(rec *evtx.EventRecord) (err error) {
 	}
 	dataAny, _ := evd.Get("EventData")
 	if data, ok := dataAny.(dict); ok {
-		if arr, ok := pathAny(data, "Data").([]interface{}); ok {
+		if arr, ok := path(data, "Data").([]interface{}); ok {
 			// Not normalised by the library yet: [{Name, Value}, ...].
 			for _, it := range arr {
 				if d, ok := it.(dict); ok {
@@ -262,8 +262,6 @@ func filetimeMillis(t float64) int64 {
 	}
 	return ms
 }
-
-func pathAny(d dict, keys ...string) interface{} { return path(d, keys...) }
 
 // path walks nested dictionaries.
 func path(d dict, keys ...string) interface{} {

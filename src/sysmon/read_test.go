@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"errors"
 	"io"
-	"os"
 	"testing"
 
 	"regasmdetect/src/cim"
@@ -144,5 +143,3 @@ func TestOTRFZipCounts(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
-var _ = os.Open
