@@ -142,4 +142,3 @@ func TestOTRFZipCounts(t *testing.T) {
 		t.Fatalf("stats %+v (%d records), want %+v", st, len(recs), want)
 	}
 }
-
