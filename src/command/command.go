@@ -74,6 +74,9 @@ type session struct {
 	readAhead     func() // starts reading stdin on another goroutine
 	stopReadAhead func()
 
+	pool        *pool  // the parallel reader of large bodies, made on first use
+	invalidUTF8 uint64 // counted by the parallel reader's workers
+
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
@@ -193,6 +196,9 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 func (s *session) readBody(chunk int) error {
 	s.inBody = true
 	defer func() { s.inBody = false }()
+	if s.r.BodyLen() >= parallelMin {
+		return s.readParallel(chunk)
+	}
 	if s.csv == nil {
 		s.csv = scpv2.NewCSVReader(s.r.Body())
 	} else {

@@ -108,7 +108,7 @@ func (s *session) messages() [][2]string {
 			"regasmdetect: %d of %d matching records were left out because a by-field was empty or missing, as tstats does; pass fillnull_value=<string> to keep them",
 			st.NullDropped, st.Matched)})
 	}
-	if n := s.feed.InvalidUTF8; n > 0 {
+	if n := s.feed.InvalidUTF8 + s.invalidUTF8; n > 0 {
 		msgs = append(msgs, [2]string{"WARN", fmt.Sprintf(
 			"regasmdetect: %d records held values that are not valid UTF-8; they were grouped by their bytes as received", n)})
 	}

@@ -33,17 +33,19 @@ func (e *ParseError) Error() string {
 // Header or Reset. Rows are found with bytes.IndexByte and quote parity, fields split with bytes.IndexByte;
 // nothing is allocated per row.
 type CSVReader struct {
-	r      io.Reader
-	buf    []byte
-	start  int // first unconsumed byte
-	end    int // end of valid data
-	eof    bool
-	err    error // sticky
-	row    int
-	header []string
-	hdrOK  bool
-	fields [][]byte
-	quoted []bool
+	r        io.Reader
+	buf      []byte
+	start    int // first unconsumed byte
+	end      int // end of valid data
+	eof      bool
+	err      error // sticky
+	row      int
+	header   []string
+	hdrOK    bool
+	fields   [][]byte
+	quoted   []bool
+	own      []byte // the reader's own buffer while buf is data given to ResetRows
+	borrowed bool   // buf is data given to ResetRows
 }
 
 // NewCSVReader returns a CSVReader reading the body r.
@@ -53,6 +55,9 @@ func NewCSVReader(r io.Reader) *CSVReader {
 
 // Reset makes c read the body r, keeping its buffers. The header of the previous body is forgotten.
 func (c *CSVReader) Reset(r io.Reader) {
+	if c.borrowed {
+		c.buf, c.own, c.borrowed = c.own, nil, false
+	}
 	c.r = r
 	c.start, c.end = 0, 0
 	c.eof = false
@@ -317,4 +322,41 @@ func (c *CSVReader) fieldError(col int, msg string) error {
 func isFramingError(err error) bool {
 	var fe *Error
 	return errors.As(err, &fe)
+}
+
+// ResetRows makes c read, in place, the data rows held whole in data: rows of a body whose header (row 1) was
+// read elsewhere. Row numbers restart at 2 for the first row of data. c does not copy data, unescapes quoted
+// values inside it, and keeps it until the next Reset or ResetRows; its own buffer is kept for a later Reset.
+// This lets several readers parse row-aligned pieces of one large body in parallel.
+func (c *CSVReader) ResetRows(data []byte, header []string) {
+	if !c.borrowed {
+		c.own, c.borrowed = c.buf, true
+	}
+	c.r = nil
+	c.buf = data
+	c.start, c.end = 0, len(data)
+	c.eof = true
+	c.err = nil
+	c.row = 1
+	c.header = header
+	c.hdrOK = true
+}
+
+// RowsEnd returns the length of the longest prefix of b made of whole rows, each ended by a newline outside
+// quotes, given that b starts at the start of a row: the place where b can be cut for ResetRows. It is 0 when b
+// holds no whole row.
+func RowsEnd(b []byte) int {
+	q := bytes.Count(b, quoteByte)
+	end := len(b)
+	for {
+		nl := bytes.LastIndexByte(b[:end], '\n')
+		if nl < 0 {
+			return 0
+		}
+		q -= bytes.Count(b[nl:end], quoteByte)
+		if q&1 == 0 {
+			return nl + 1
+		}
+		end = nl
+	}
 }

@@ -150,6 +150,10 @@ func generate(path string, records, chunk int) (size int64, groups, matches int,
 	if err := w.Flush(); err != nil {
 		return 0, 0, 0, err
 	}
+	// Write the pages back now, so that no run is timed while the kernel flushes them.
+	if err := f.Sync(); err != nil {
+		return 0, 0, 0, err
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return 0, 0, 0, err
