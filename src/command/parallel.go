@@ -78,7 +78,7 @@ func (s *session) readParallel(chunk int) error {
 
 	// The header: the first row, however long.
 	first, err := readBlock(body, p.get())
-	for err == nil && headerEnd(first) < 0 {
+	for err == nil && hasNoHeader(first) {
 		first, err = readBlock(body, growBlock(first))
 	}
 	if err != nil && err != io.EOF {
@@ -90,12 +90,16 @@ func (s *session) readParallel(chunk int) error {
 		p.free <- first
 		return nil // an empty body is normal
 	}
-	hdrEnd := headerEnd(first)
+	hdrStart, hdrEnd := scpv2.HeaderSpan(first)
 	if hdrEnd < 0 {
 		hdrEnd = len(first) // a header-only body without a line end
 	}
-	hr := scpv2.NewCSVReader(bytes.NewReader(first[:hdrEnd]))
+	hr := scpv2.NewCSVReader(bytes.NewReader(first[hdrStart:hdrEnd]))
 	header, err := hr.Header()
+	if err == io.EOF {
+		p.free <- first
+		return nil // blank lines only: an empty body
+	}
 	if err != nil {
 		p.free <- first
 		return fmt.Errorf("chunk %d: body: %w", chunk, err)
@@ -251,19 +255,7 @@ func growBlock(b []byte) []byte {
 	return nb
 }
 
-// headerEnd returns the length of the header row with its line end, or -1 when b holds no whole row.
-func headerEnd(b []byte) int {
-	q := 0
-	off := 0
-	for {
-		i := bytes.IndexByte(b[off:], '\n')
-		if i < 0 {
-			return -1
-		}
-		q += bytes.Count(b[off:off+i], []byte{'"'})
-		if q&1 == 0 {
-			return off + i + 1
-		}
-		off += i + 1
-	}
+func hasNoHeader(b []byte) bool {
+	_, end := scpv2.HeaderSpan(b)
+	return end < 0
 }

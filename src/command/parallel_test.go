@@ -117,3 +117,23 @@ func TestParallelErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParallel: for any body, the parallel reader answers exactly as the in-line reader does.
+func FuzzParallel(f *testing.F) {
+	tab := tricky(5, 40)
+	f.Add(tab.EncodeCSV(tab.Rows), false)
+	f.Add([]byte("\"Processes.parent_process_name\",dest\nregasm.exe,\"a\nb\"\n\r\nRegAsm.exe,x"), true)
+	f.Add([]byte("\n\r\nparent_process_name,dest,user,parent_process,process_name,process,process_id,parent_process_id\nregasm.exe,h,u,p,n,c,1,2\n"), false)
+	f.Fuzz(func(t *testing.T, body []byte, mapPhase bool) {
+		var args []string
+		if mapPhase {
+			args = []string{"phase=map"}
+		}
+		stream := streamOf(args, body, body)
+		serial, code1 := runWith(t, stream, false)
+		par, code2 := runWith(t, stream, true)
+		if serial != par || code1 != code2 {
+			t.Fatalf("parallel (exit %d):\n%q\nserial (exit %d):\n%q", code2, par, code1, serial)
+		}
+	})
+}

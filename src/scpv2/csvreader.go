@@ -360,3 +360,24 @@ func RowsEnd(b []byte) int {
 		end = nl
 	}
 }
+
+// HeaderSpan returns where the header row of a body starting at b lies: start is past the blank lines that
+// precede it (a CSVReader skips them), end is past its line end, or -1 when b does not yet hold the whole row.
+func HeaderSpan(b []byte) (start, end int) {
+	for start < len(b) && (b[start] == '\n' || b[start] == '\r' && start+1 < len(b) && b[start+1] == '\n') {
+		start++
+	}
+	q := 0
+	off := start
+	for {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return start, -1
+		}
+		q += bytes.Count(b[off:off+i], quoteByte)
+		if q&1 == 0 {
+			return start, off + i + 1
+		}
+		off += i + 1
+	}
+}
