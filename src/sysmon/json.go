@@ -240,22 +240,33 @@ func (p *jsonParser) object(item *dataPair) error {
 			return err
 		}
 	next:
-		p.skipWS()
-		if p.i >= len(p.b) {
-			return p.errf("unterminated object")
+		more, err := p.separator('}', "object")
+		if err != nil {
+			return err
 		}
-		if p.b[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.b[p.i] == '}' {
-			p.i++
+		if !more {
 			break
 		}
-		return p.errf("expected ',' or '}'")
 	}
 	p.depth--
 	return nil
+}
+
+// separator reads what follows a member or an element: ',' (more follows) or the closing byte (the end).
+func (p *jsonParser) separator(closing byte, what string) (more bool, err error) {
+	p.skipWS()
+	if p.i >= len(p.b) {
+		return false, p.errf("unterminated %s", what)
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return true, nil
+	case closing:
+		p.i++
+		return false, nil
+	}
+	return false, p.errf("expected ',' or '%c'", closing)
 }
 
 // key reads an object key; the returned bytes are valid until the next key.
@@ -455,19 +466,13 @@ func (p *jsonParser) array(dataItems bool) error {
 		if err != nil {
 			return err
 		}
-		p.skipWS()
-		if p.i >= len(p.b) {
-			return p.errf("unterminated array")
+		more, err := p.separator(']', "array")
+		if err != nil {
+			return err
 		}
-		if p.b[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.b[p.i] == ']' {
-			p.i++
+		if !more {
 			break
 		}
-		return p.errf("expected ',' or ']'")
 	}
 	p.depth--
 	return nil
