@@ -201,6 +201,7 @@ func (s *scanner) scanStream(r io.Reader, name string) {
 				s.inputError("%v", err)
 				return
 			}
+			defer guardHeap(name, s.stderr)()
 			s.readEvents(rd, name)
 			return
 		}
@@ -230,6 +231,7 @@ func (s *scanner) readEVTX(r io.Reader, name string) {
 		s.inputError("%v", err)
 		return
 	}
+	defer guardHeap(name, s.stderr)()
 	s.readEvents(rd, name)
 }
 
