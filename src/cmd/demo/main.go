@@ -70,7 +70,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", plan.title, err)
 		}
-		fmt.Printf("\n== splunkd emulator: %s\n   %s\n", plan.title, strings.Replace(spl, "regasmdetect", "regasmdetect "+strings.Join(args[:len(args)-3], " "), 1))
+		fmt.Printf("\n== splunkd emulator: %s\n   %s\n", plan.title, strings.Replace(spl, "regasmdetect", strings.Join(append([]string{"regasmdetect"}, args[:len(args)-3]...), " "), 1))
 		if res.Preop != "" && plan.plan.Indexers > 0 {
 			fmt.Printf("   streaming_preop: %s (%d partial rows reached the search head)\n", res.Preop, res.Partial)
 		}
