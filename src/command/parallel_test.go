@@ -137,3 +137,19 @@ func FuzzParallel(f *testing.F) {
 		}
 	})
 }
+
+// TestParallelTruncated: a large body cut short by EOF fails the same way with either reader.
+func TestParallelTruncated(t *testing.T) {
+	tab := tricky(11, 3000)
+	stream := streamOf(nil, tab.EncodeCSV(tab.Rows))
+	for _, cut := range []int{len(stream) - 1, len(stream) - 5000, len(stream) / 2} {
+		serial, code1 := runWith(t, stream[:cut], false)
+		par, code2 := runWith(t, stream[:cut], true)
+		if code1 == 0 || code2 == 0 || serial != par {
+			t.Fatalf("cut at %d: exit %d/%d\nparallel %q\nserial   %q", cut, code2, code1, par[strings.LastIndex(par, "chunked"):], serial[strings.LastIndex(serial, "chunked"):])
+		}
+		if !strings.Contains(serial, "missing") && !strings.Contains(serial, "EOF") {
+			t.Errorf("cut at %d: error does not say the stream ended: %q", cut, serial[strings.LastIndex(serial, "chunked"):])
+		}
+	}
+}
