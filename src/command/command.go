@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"regasmdetect/src/cimcsv"
 	"regasmdetect/src/engine"
@@ -211,12 +212,8 @@ func (s *session) readBody(chunk int) error {
 	if err != nil {
 		return fmt.Errorf("chunk %d: body: %w", chunk, err)
 	}
-	if !sameHeader(header, s.header) {
-		b, err := cimcsv.Bind(s.det, header)
-		if err != nil {
-			return fmt.Errorf("chunk %d: body header: %w", chunk, err)
-		}
-		s.header, s.binding = header, b
+	if err := s.bind(chunk, header); err != nil {
+		return err
 	}
 	for {
 		row, err := s.csv.Next()
@@ -232,16 +229,18 @@ func (s *session) readBody(chunk int) error {
 	}
 }
 
-func sameHeader(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+// bind resolves a body's header against the detection, unless it repeats the previous body's header (splunkd
+// repeats it in every chunk).
+func (s *session) bind(chunk int, header []string) error {
+	if s.binding != nil && slices.Equal(header, s.header) {
+		return nil
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	b, err := cimcsv.Bind(s.det, header)
+	if err != nil {
+		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}
-	return true
+	s.header, s.binding = header, b
+	return nil
 }
 
 // reply writes one reply chunk. A failure to write means splunkd is gone: nothing more can be said.

@@ -33,7 +33,6 @@ type worker struct {
 
 // block is one row-aligned piece of a body and what its worker made of it.
 type block struct {
-	seq  int
 	data []byte
 	rows int   // data rows parsed
 	err  error // the first error in the block
@@ -104,13 +103,9 @@ func (s *session) readParallel(chunk int) error {
 		p.free <- first
 		return fmt.Errorf("chunk %d: body: %w", chunk, err)
 	}
-	if !sameHeader(header, s.header) {
-		b, err := cimcsv.Bind(s.det, header)
-		if err != nil {
-			p.free <- first
-			return fmt.Errorf("chunk %d: body header: %w", chunk, err)
-		}
-		s.header, s.binding = header, b
+	if err := s.bind(chunk, header); err != nil {
+		p.free <- first
+		return err
 	}
 	binding := s.binding
 
@@ -129,7 +124,7 @@ func (s *session) readParallel(chunk int) error {
 	}
 	var blocks []*block
 	send := func(data []byte) {
-		b := &block{seq: len(blocks), data: data}
+		b := &block{data: data}
 		blocks = append(blocks, b)
 		jobs <- b
 	}
