@@ -194,9 +194,16 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 }
 
 // readBody feeds every row of the current chunk's body to the aggregator.
-func (s *session) readBody(chunk int) error {
+//
+// On an error s.inBody stays set, so that fail reads the rest of the body before it answers: splunkd writes the
+// whole request before it reads the reply, and must never meet a closed pipe.
+func (s *session) readBody(chunk int) (err error) {
 	s.inBody = true
-	defer func() { s.inBody = false }()
+	defer func() {
+		if err == nil {
+			s.inBody = false
+		}
+	}()
 	if s.r.BodyLen() >= parallelMin {
 		return s.readParallel(chunk)
 	}
