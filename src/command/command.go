@@ -78,6 +78,7 @@ type session struct {
 	pool        *pool  // the parallel reader of large bodies, made on first use
 	invalidUTF8 uint64 // counted by the parallel reader's workers
 
+	sid         string // the reduce phase's search id: rows marked with it are its map phase's partials
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
@@ -151,10 +152,12 @@ func (s *session) getinfo(meta []byte) error {
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
-		reply = &scpv2.Reply{
-			Type:           "reporting",
-			RequiredFields: cimcsv.RequiredFields(det),
-			StreamingPreop: opts.Preop(),
+		s.sid = req.SearchInfo.SID
+		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
+		if s.sid != "" {
+			// Without a sid the partials could not be told from raw records: no map phase then, the raw
+			// records come to this process (the same result, more traffic).
+			reply.StreamingPreop = opts.Preop(s.sid)
 		}
 	}
 	s.getinfoDone = true
@@ -242,7 +245,7 @@ func (s *session) bind(chunk int, header []string) error {
 	if s.binding != nil && slices.Equal(header, s.header) {
 		return nil
 	}
-	b, err := cimcsv.Bind(s.det, header)
+	b, err := cimcsv.BindSearch(s.det, header, s.sid)
 	if err != nil {
 		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}
