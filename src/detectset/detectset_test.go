@@ -108,13 +108,13 @@ func readProcesses(tb testing.TB) []cim.Process {
 	tb.Helper()
 	var out []cim.Process
 	for _, rel := range sysmonFiles {
-		rd, closer, _, err := sysmon.Open(shared.Path(tb, rel), sysmon.Auto)
+		in, err := sysmon.Open(shared.Path(tb, rel), sysmon.Options{})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		for {
 			var p cim.Process
-			err := rd.Next(&p)
+			err := in.Events.Next(&p)
 			if err == io.EOF {
 				break
 			}
@@ -123,7 +123,7 @@ func readProcesses(tb testing.TB) []cim.Process {
 			}
 			out = append(out, p)
 		}
-		closer.Close()
+		in.Close()
 	}
 	return out
 }
@@ -187,7 +187,7 @@ func TestSharedLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d detections, %d indexed; %d records", set.Len(), set.Indexed(), len(procs))
-	for _, o := range []engine.Options{{}, {Annotate: true}, {FillNull: true, FillNullValue: "null", Annotate: true}} {
+	for _, o := range []engine.Options{{}, {FillNull: true, FillNullValue: "null", Annotate: true}} {
 		run, err := set.NewRunner([]engine.Options{o})
 		if err != nil {
 			t.Fatal(err)
