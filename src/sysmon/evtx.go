@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 
@@ -66,9 +67,13 @@ type evtxWorker struct {
 	ev     *event
 }
 
-// NewEVTXReader returns a Reader of the EVTX file r of size bytes; source names it in errors and records. It
-// reads r from the start as a stream (see NewEVTXStream).
+// NewEVTXReader returns a Reader of the EVTX file r of size bytes; source names it in errors and records. r is
+// read at increasing offsets only (the header, then each chunk in order), as a stream (see NewEVTXStream);
+// size < 0 means unknown: chunks are read until the end of r.
 func NewEVTXReader(r io.ReaderAt, size int64, source string) (Reader, error) {
+	if size < 0 {
+		size = math.MaxInt64
+	}
 	return NewEVTXStream(io.NewSectionReader(r, 0, size), source)
 }
 
