@@ -31,11 +31,17 @@ const (
 // Run speaks the protocol on in and out until the final reply or EOF, and returns the process exit status.
 // Nothing but protocol bytes is written to out; errors go to splunkd in the reply, never to stderr.
 func Run(in io.Reader, out io.Writer) int {
-	// A probe process gets only the getinfo exchange: read ahead on another goroutine only once an execute
-	// request is on its way.
+	// A probe process gets only the getinfo exchange: read ahead only once an execute request is on its way.
+	// On a pipe of pipeBufSize bytes the kernel reads ahead for us, into the pipe, and large reads go straight
+	// from it into the parallel reader's blocks; elsewhere a goroutine reads ahead into blocks of its own (one
+	// more copy).
 	sw := &switchReader{r: in}
 	s := &session{r: scpv2.NewReader(sw), w: scpv2.NewWriter(out)}
 	s.readAhead = func() {
+		if growPipe(in, pipeBufSize) {
+			s.stopReadAhead = func() {}
+			return
+		}
 		ra := readahead.New(in, 1<<20, 4)
 		sw.r = ra
 		s.stopReadAhead = func() { ra.Close() }
@@ -53,6 +59,9 @@ func Run(in io.Reader, out io.Writer) int {
 	}
 	return ExitOK
 }
+
+// pipeBufSize is the pipe buffer asked for on standard input: Linux's default pipe-max-size.
+const pipeBufSize = 1 << 20
 
 // switchReader reads from r, which may be replaced between reads.
 type switchReader struct{ r io.Reader }
@@ -78,6 +87,7 @@ type session struct {
 	pool        *pool  // the parallel reader of large bodies, made on first use
 	invalidUTF8 uint64 // counted by the parallel reader's workers
 
+	sid         string // the reduce phase's search id: rows marked with it are its map phase's partials
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
@@ -151,10 +161,12 @@ func (s *session) getinfo(meta []byte) error {
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
-		reply = &scpv2.Reply{
-			Type:           "reporting",
-			RequiredFields: cimcsv.RequiredFields(det),
-			StreamingPreop: opts.Preop(),
+		s.sid = req.SearchInfo.SID
+		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
+		if s.sid != "" {
+			// Without a sid the partials could not be told from raw records: no map phase then, the raw
+			// records come to this process (the same result, more traffic).
+			reply.StreamingPreop = opts.Preop(s.sid)
 		}
 	}
 	s.getinfoDone = true
@@ -194,9 +206,16 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 }
 
 // readBody feeds every row of the current chunk's body to the aggregator.
-func (s *session) readBody(chunk int) error {
+//
+// On an error s.inBody stays set, so that fail reads the rest of the body before it answers: splunkd writes the
+// whole request before it reads the reply, and must never meet a closed pipe.
+func (s *session) readBody(chunk int) (err error) {
 	s.inBody = true
-	defer func() { s.inBody = false }()
+	defer func() {
+		if err == nil {
+			s.inBody = false
+		}
+	}()
 	if s.r.BodyLen() >= parallelMin {
 		return s.readParallel(chunk)
 	}
@@ -235,7 +254,7 @@ func (s *session) bind(chunk int, header []string) error {
 	if s.binding != nil && slices.Equal(header, s.header) {
 		return nil
 	}
-	b, err := cimcsv.Bind(s.det, header)
+	b, err := cimcsv.BindSearch(s.det, header, s.sid)
 	if err != nil {
 		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}

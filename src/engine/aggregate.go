@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -65,6 +66,7 @@ type Partial struct {
 	First, Last float64
 	HasTime     bool
 	Annotations [][][]byte
+	Ext         []AggState // per values/dc/earliest/latest aggregate of a CompileSearch detection, in order
 }
 
 // Row is one output row.
@@ -74,6 +76,7 @@ type Row struct {
 	First, Last float64 // min and max _time; meaningful when HasTime
 	HasTime     bool
 	Annotations [][]string // per AnnotateFields entry, distinct values in byte order (at most MaxAnnotations)
+	Ext         []AggState // per values/dc/earliest/latest aggregate (CompileSearch detections), in order
 }
 
 type group struct {
@@ -83,6 +86,7 @@ type group struct {
 	hasTime     bool
 	seen        uint64 // the record sequence number that last counted in this group
 	ann         [][]string
+	ext         []AggState
 }
 
 // Aggregator filters, groups and counts records of one detection. It is not safe for concurrent use.
@@ -97,6 +101,7 @@ type Aggregator struct {
 	idx    []int      // odometer over the by-fields' values
 	byVals [][][]byte // the by-fields' values of the current record (filled when null)
 	fill   [][]byte
+	tvals  [][]byte // the one value of the _time by-field (a bucket), reused
 }
 
 // NewAggregator returns an empty aggregator.
@@ -108,6 +113,7 @@ func (c *Detection) NewAggregator(o Options) *Aggregator {
 		idx:    make([]int, len(c.by)),
 		byVals: make([][][]byte, len(c.by)),
 		fill:   [][]byte{[]byte(o.FillNullValue)},
+		tvals:  [][]byte{make([]byte, 0, 24)},
 	}
 }
 
@@ -160,9 +166,17 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		return false
 	}
 	a.stats.Matched++
+	t, hasTime := parseTime(r.time)
 	combos := 1
 	for i, sl := range a.c.by {
 		vs := r.values(sl)
+		if sl == timeSlot {
+			vs = nil
+			if hasTime {
+				a.tvals[0] = a.c.timeBucket(a.tvals[0], t)
+				vs = a.tvals
+			}
+		}
 		if len(vs) == 0 {
 			if !a.opts.FillNull {
 				a.stats.NullDropped++
@@ -178,7 +192,6 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		a.stats.Truncated++
 		combos = MaxCombinations
 	}
-	t, hasTime := parseTime(r.time)
 	a.seq++
 	for n := 0; n < combos; n++ {
 		g := a.lookup(a.byVals, a.idx)
@@ -187,6 +200,9 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 			g.count++
 			if hasTime {
 				g.addTime(t, t)
+			}
+			if a.c.nExt > 0 {
+				a.addExt(g, r, t, hasTime)
 			}
 		}
 		if a.opts.Annotate {
@@ -242,7 +258,7 @@ func (a *Aggregator) lookup(vals [][][]byte, idx []int) *group {
 		key[i] = string(vals[i][idx[i]])
 	}
 	a.index[string(buf)] = len(a.groups)
-	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann))})
+	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
 	return &a.groups[len(a.groups)-1]
 }
 
@@ -312,7 +328,7 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 	}
 	for i, v := range p.Key {
 		if len(v) == 0 && !a.opts.FillNull {
-			return fmt.Errorf("engine: partial key value %d (%s) is empty", i, a.c.fields[a.c.by[i]])
+			return fmt.Errorf("engine: partial key value %d (%s) is empty", i, a.c.ByFields()[i])
 		}
 	}
 	if p.Count == 0 {
@@ -323,6 +339,9 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 			return fmt.Errorf("engine: partial time range %v..%v is invalid", p.First, p.Last)
 		}
 	}
+	if len(p.Ext) != 0 && len(p.Ext) != a.c.nExt {
+		return fmt.Errorf("engine: partial has %d aggregate states, want %d", len(p.Ext), a.c.nExt)
+	}
 	if len(p.Annotations) != 0 && len(p.Annotations) != len(a.c.ann) {
 		return fmt.Errorf("engine: partial has %d annotation lists, want %d", len(p.Annotations), len(a.c.ann))
 	}
@@ -331,7 +350,11 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 		a.byVals[i] = p.Key[i : i+1]
 	}
 	g := a.lookup(a.byVals, a.idx)
-	g.count += p.Count
+	sum, carry := bits.Add64(g.count, p.Count, 0)
+	if carry != 0 {
+		return fmt.Errorf("engine: partial count %d overflows the group's count %d (more than 2^64-1 records)", p.Count, g.count)
+	}
+	g.count = sum
 	if p.HasTime {
 		g.addTime(p.First, p.Last)
 	}
@@ -342,18 +365,80 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 			}
 		}
 	}
+	a.mergeExt(g, p.Ext)
 	return nil
+}
+
+// Merge adds every group and counter of b, an aggregator of the same detection and options (for example a
+// parallel reader's worker), to a, as if a had seen b's records too; b is left unchanged. A count that would
+// exceed 2^64-1 is an error, and a is then partly merged.
+func (a *Aggregator) Merge(b *Aggregator) error {
+	if a.c != b.c || a.opts != b.opts {
+		return fmt.Errorf("engine: merge of aggregators of different detections or options")
+	}
+	for i := range b.groups {
+		bg := &b.groups[i]
+		buf := a.keybuf[:0]
+		for _, v := range bg.key {
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		}
+		a.keybuf = buf
+		gi, ok := a.index[string(buf)]
+		if !ok {
+			// The key strings are immutable: share them.
+			gi = len(a.groups)
+			a.index[string(buf)] = gi
+			a.groups = append(a.groups, group{key: bg.key, ann: make([][]string, len(a.c.ann))})
+		}
+		g := &a.groups[gi]
+		sum, carry := bits.Add64(g.count, bg.count, 0)
+		if carry != 0 {
+			return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", bg.count, g.count)
+		}
+		g.count = sum
+		if bg.hasTime {
+			g.addTime(bg.first, bg.last)
+		}
+		for j, vs := range bg.ann {
+			for _, v := range vs {
+				g.ann[j] = insertAnnotationString(g.ann[j], v)
+			}
+		}
+	}
+	return a.AddStats(b.stats)
+}
+
+// insertAnnotationString is insertAnnotation for a value that is already a string: it is shared, not copied.
+func insertAnnotationString(s []string, v string) []string {
+	i, found := slices.BinarySearch(s, v)
+	if found || i >= MaxAnnotations {
+		return s
+	}
+	s = slices.Insert(s, i, v)
+	if len(s) > MaxAnnotations {
+		s = s[:MaxAnnotations]
+	}
+	return s
 }
 
 // Stats returns the counters.
 func (a *Aggregator) Stats() Stats { return a.stats }
 
-// AddStats adds counters reported by a map phase.
-func (a *Aggregator) AddStats(s Stats) {
-	a.stats.Records += s.Records
-	a.stats.Matched += s.Matched
-	a.stats.NullDropped += s.NullDropped
-	a.stats.Truncated += s.Truncated
+// AddStats adds counters reported by a map phase. A sum that would exceed 2^64-1 is an error and nothing is
+// added.
+func (a *Aggregator) AddStats(s Stats) error {
+	var sum Stats
+	var c1, c2, c3, c4 uint64
+	sum.Records, c1 = bits.Add64(a.stats.Records, s.Records, 0)
+	sum.Matched, c2 = bits.Add64(a.stats.Matched, s.Matched, 0)
+	sum.NullDropped, c3 = bits.Add64(a.stats.NullDropped, s.NullDropped, 0)
+	sum.Truncated, c4 = bits.Add64(a.stats.Truncated, s.Truncated, 0)
+	if c1|c2|c3|c4 != 0 {
+		return fmt.Errorf("engine: counters %+v overflow the totals %+v (more than 2^64-1)", s, a.stats)
+	}
+	a.stats = sum
+	return nil
 }
 
 // Rows returns the groups sorted by key (by-field values in by-clause order, byte order). The rows are
@@ -362,7 +447,7 @@ func (a *Aggregator) Rows() []Row {
 	rows := make([]Row, len(a.groups))
 	for i := range a.groups {
 		g := &a.groups[i]
-		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime, Ext: cloneExt(g.ext)}
 		if a.opts.Annotate {
 			row.Annotations = make([][]string, len(g.ann))
 			for j, vs := range g.ann {
@@ -380,4 +465,11 @@ func (a *Aggregator) Reset() {
 	clear(a.index)
 	a.groups = a.groups[:0]
 	a.stats = Stats{}
+}
+
+func newExt(n int) []AggState {
+	if n == 0 {
+		return nil
+	}
+	return make([]AggState, n)
 }

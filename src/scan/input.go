@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 
 	"regasmdetect/src/cim"
@@ -35,6 +34,7 @@ type scanner struct {
 	recs   []*engine.Record
 	slots  [][]cim.Field // per detection, per engine slot: the CIM field (-1 if the mapping has none)
 	tbuf   []byte
+	format sysmon.Format // --input-format
 
 	inputErrors int64 // files that could not be read and records that could not be read
 	files       int64
@@ -48,6 +48,10 @@ type scanner struct {
 
 func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
 	s := &scanner{cfg: cfg, stderr: stderr, opts: engine.Options{FillNull: cfg.FillNull, FillNullValue: cfg.FillValue, Annotate: cfg.Annotate}}
+	var err error
+	if s.format, err = sysmon.ParseFormat(cfg.InputFormat); err != nil {
+		return nil, err
+	}
 	for _, name := range cfg.Detections {
 		src, err := escu.Lookup(name)
 		if err != nil {
@@ -95,11 +99,9 @@ func (s *scanner) scanAll(ctx context.Context, stdin io.Reader) {
 				s.inputError("%v", err)
 				return nil
 			}
-			if d.Type().IsRegular() {
+			if path, size, ok := s.walkEntry(path, d); ok {
 				files = append(files, path)
-				if info, err := d.Info(); err == nil {
-					s.total += info.Size()
-				}
+				s.total += size
 			}
 			return nil
 		})
@@ -122,122 +124,94 @@ func (s *scanner) scanAll(ctx context.Context, stdin io.Reader) {
 	}
 }
 
+// walkEntry decides what to do with an entry met while walking a folder: a regular file is read; a symbolic link
+// to a regular file is followed; a link to a folder is reported and not followed (it could loop); a FIFO, a
+// device or a socket is reported as an input not read, and never opened (opening a FIFO without a writer blocks
+// forever, and a device may never end).
+func (s *scanner) walkEntry(path string, d fs.DirEntry) (string, int64, bool) {
+	t := d.Type()
+	switch {
+	case t.IsDir():
+		return "", 0, false
+	case t.IsRegular():
+		info, err := d.Info()
+		if err != nil {
+			s.inputError("%v", err)
+			return "", 0, false
+		}
+		return path, info.Size(), true
+	case t&fs.ModeSymlink != 0:
+		st, err := os.Stat(path)
+		switch {
+		case err != nil:
+			s.inputError("%s: symbolic link: %v", path, err)
+		case st.IsDir():
+			s.warn("%s: symbolic link to a folder, not followed (links to folders could loop)", path)
+		case st.Mode().IsRegular():
+			return path, st.Size(), true
+		default:
+			s.inputError("%s: skipped: symbolic link to a %s inside a folder is not read", path, sysmon.KindOf(st.Mode()))
+		}
+		return "", 0, false
+	}
+	s.inputError("%s: skipped: a %s inside a folder is not read", path, sysmon.KindOf(t))
+	return "", 0, false
+}
+
+// warn reports something the user should know that is not an input error.
+func (s *scanner) warn(format string, args ...any) {
+	s.progress.clear()
+	fmt.Fprintf(s.stderr, "regasmdetect scan: warning: "+format+"\n", args...)
+}
+
 func (s *scanner) inputError(format string, args ...any) {
 	s.inputErrors++
 	s.progress.clear()
 	fmt.Fprintf(s.stderr, "regasmdetect scan: "+format+"\n", args...)
 }
 
-// countingReader counts the bytes read through it, for the progress line.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 func (s *scanner) scanFile(path string) {
-	f, err := os.Open(path)
+	in, err := sysmon.Open(path, s.openOptions())
 	if err != nil {
 		s.inputError("%v", err)
 		return
 	}
-	defer f.Close()
-	s.scanStream(f, path)
+	defer in.Close()
+	s.scanInput(in)
 }
 
-// evtxFile is the open file being scanned when it can be read in place (a plain, uncompressed file).
-type evtxFile struct {
-	f    *os.File
-	size int64
-}
-
-// scanStream decompresses gzip, detects the format from the content (unless --input-format says it) and reads
-// the events.
+// scanStream reads standard input.
 func (s *scanner) scanStream(r io.Reader, name string) {
-	var direct *evtxFile
-	if f, ok := r.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			direct = &evtxFile{f, st.Size()}
-		}
-	}
-	br := bufio.NewReaderSize(countingReader{r, &s.bytes}, 256<<10)
-	var in io.Reader = br
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			s.inputError("%s: gzip: %v", name, err)
-			return
-		}
-		defer zr.Close()
-		in = bufio.NewReaderSize(zr, 256<<10)
-		direct = nil
-	}
-	bin := in.(*bufio.Reader)
-	format, err := sysmon.ParseFormat(s.cfg.InputFormat)
+	in, err := sysmon.NewInput(r, name, s.openOptions())
 	if err != nil {
 		s.inputError("%v", err)
 		return
 	}
-	if format == sysmon.Auto {
-		head, _ := bin.Peek(4096)
-		format = sysmon.Detect(head)
-	}
-	switch format {
-	case sysmon.CSV:
-		s.readCSV(bin, name)
-	case sysmon.XML:
-		s.readEvents(sysmon.NewXMLReader(bin, name), name)
-	case sysmon.JSON:
-		s.readEvents(sysmon.NewJSONReader(bin, name), name)
-	case sysmon.EVTX:
-		if direct != nil {
-			rd, err := sysmon.NewEVTXReader(direct.f, direct.size, name)
-			if err != nil {
-				s.inputError("%v", err)
-				return
-			}
-			defer guardHeap(name, s.stderr)()
-			s.readEvents(rd, name)
-			return
-		}
-		s.readEVTX(bin, name)
-	default:
-		s.inputError("%s: not a format regasmdetect reads (Sysmon XML, JSON lines, EVTX or Splunk CSV)", name)
-	}
+	defer in.Close()
+	s.scanInput(in)
 }
 
-// readEVTX reads a binary EVTX log. The parser needs random access: a plain file is read in place, a
-// compressed one or a stream is first copied to a temporary file.
-func (s *scanner) readEVTX(r io.Reader, name string) {
-	tmp, err := os.CreateTemp("", "regasmdetect-*.evtx")
-	if err != nil {
-		s.inputError("%s: %v", name, err)
-		return
+func (s *scanner) openOptions() sysmon.Options {
+	return sysmon.Options{Format: s.format, MaxDecompressed: s.cfg.MaxDecompressed, Count: &s.bytes}
+}
+
+// scanInput reads the events of one opened input.
+func (s *scanner) scanInput(in *sysmon.Input) {
+	switch in.Format {
+	case sysmon.CSV:
+		s.readCSV(in.Text, in.Name)
+	case sysmon.EVTX:
+		defer guardHeap(in.Name, s.stderr)()
+		s.readEvents(in.Events, in.Name)
+	default:
+		s.readEvents(in.Events, in.Name)
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	size, err := io.Copy(tmp, r)
-	if err != nil {
-		s.inputError("%s: %v", name, err)
-		return
-	}
-	rd, err := sysmon.NewEVTXReader(tmp, size, name)
-	if err != nil {
-		s.inputError("%v", err)
-		return
-	}
-	defer guardHeap(name, s.stderr)()
-	s.readEvents(rd, name)
 }
 
 // readEvents feeds every process creation of a Sysmon reader to each detection.
 func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 	var p cim.Process
+	var bad invalidUTF8
 	shown := 0
 	var before int64
 	for {
@@ -263,8 +237,11 @@ func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 			break
 		}
 		s.creations.Add(1)
-		s.feedProcess(&p)
+		if s.feedProcess(&p) && !validUTF8(&p) {
+			bad.add(p.Record)
+		}
 	}
+	bad.report(s, name, "line")
 	if shown == maxErrorsShown {
 		if n := rd.Stats().Errors; n > maxErrorsShown {
 			fmt.Fprintf(s.stderr, "regasmdetect scan: %s: %d more bad records not shown\n", name, n-maxErrorsShown)
@@ -272,7 +249,42 @@ func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 	}
 }
 
-func (s *scanner) feedProcess(p *cim.Process) {
+// invalidUTF8 counts the matching records of one input that hold invalid UTF-8, and where the first one is.
+type invalidUTF8 struct {
+	n     int64
+	first int64
+}
+
+func (u *invalidUTF8) add(pos int64) {
+	if u.n == 0 {
+		u.first = pos
+	}
+	u.n++
+}
+
+// report warns once per input: the bytes are kept as read (Splunk groups and prints bytes), but a reader of the
+// output should know that they may not display as they were written.
+func (u *invalidUTF8) report(s *scanner, name, unit string) {
+	switch {
+	case u.n == 1:
+		s.warn("%s: 1 matching record holds invalid UTF-8 (first at %s %d); its bytes are kept as read", name, unit, u.first)
+	case u.n > 1:
+		s.warn("%s: %d matching records hold invalid UTF-8 (first at %s %d); their bytes are kept as read", name, u.n, unit, u.first)
+	}
+}
+
+func validUTF8(p *cim.Process) bool {
+	for _, v := range p.Values {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// feedProcess adds p to every detection and reports whether any matched.
+func (s *scanner) feedProcess(p *cim.Process) bool {
+	matched := false
 	if p.HasTime {
 		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
 	}
@@ -291,8 +303,10 @@ func (s *scanner) feedProcess(p *cim.Process) {
 		}
 		if s.aggs[i].Add(rec) {
 			s.matched.Add(1)
+			matched = true
 		}
 	}
+	return matched
 }
 
 // readCSV reads a CSV export through the same binding as the search command's execute bodies.
@@ -316,6 +330,8 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		feeders[i] = cimcsv.NewFeeder(det, s.aggs[i])
 	}
 	shown := 0
+	var bad invalidUTF8
+	defer func() { bad.report(s, name, "line") }()
 	for {
 		row, err := cr.Next()
 		if err == io.EOF {
@@ -328,8 +344,12 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		}
 		s.events.Add(1)
 		s.creations.Add(1)
+		invalid := false
 		for i := range feeders {
-			if err := feeders[i].Feed(bindings[i], row); err != nil {
+			before := feeders[i].InvalidUTF8
+			err := feeders[i].Feed(bindings[i], row)
+			invalid = invalid || feeders[i].InvalidUTF8 != before
+			if err != nil {
 				s.inputErrors++
 				if shown < maxErrorsShown {
 					shown++
@@ -338,6 +358,9 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 				}
 				break
 			}
+		}
+		if invalid {
+			bad.add(int64(cr.Row()))
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 
+	"regasmdetect/src/catalog"
 	"regasmdetect/src/command"
 	"regasmdetect/src/escu"
 	"regasmdetect/src/scan"
@@ -29,6 +30,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "scan":
 		return scan.Main(args[1:], stdin, stdout, stderr)
+	case "escu":
+		return catalog.Main(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "regasmdetect %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
