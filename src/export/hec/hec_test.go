@@ -157,7 +157,7 @@ func seqRange(from, to int) []int {
 }
 
 func TestBatchingByCount(t *testing.T) {
-	events := testevents.Load(t, 250)
+	events := testevents.Make(250)
 	f := newFakeHEC(t, func(int, http.ResponseWriter, *http.Request, []int) bool { return true })
 	f.script = func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true }
 	cfg := f.config()
@@ -175,7 +175,7 @@ func TestBatchingByCount(t *testing.T) {
 }
 
 func TestBatchingByBytes(t *testing.T) {
-	events := testevents.Load(t, 60)
+	events := testevents.Make(60)
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true })
 	cfg := f.config()
 	cfg.BatchBytes = 4000
@@ -208,7 +208,7 @@ func TestBatchingByBytes(t *testing.T) {
 }
 
 func TestOversizedEventGoesAlone(t *testing.T) {
-	events := testevents.Load(t, 3)
+	events := testevents.Make(3)
 	events[1].Fields = append(events[1].Fields, export.Field{Name: "blob", Values: []string{strings.Repeat("x", 5000)}})
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true })
 	cfg := f.config()
@@ -280,7 +280,7 @@ func TestStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, 10)
+			events := testevents.Make(10)
 			f := newFakeHEC(t, statusScript(tc.replies...))
 			cfg := f.config()
 			cfg.BatchEvents = tc.batchEvents
@@ -310,7 +310,7 @@ func TestStatuses(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
-	events := testevents.Load(t, 2)
+	events := testevents.Make(2)
 	f := newFakeHEC(t, statusScript(func(w http.ResponseWriter) {
 		w.Header().Set("Retry-After", "1")
 		reply(w, 503, `{"text":"Server is busy","code":9}`)
@@ -328,7 +328,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 }
 
 func TestHangingServerIsUncertain(t *testing.T) {
-	events := testevents.Load(t, 5)
+	events := testevents.Make(5)
 	release := make(chan struct{})
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 		<-release // the request was read; never answer in time
@@ -351,7 +351,7 @@ func TestHangingServerIsUncertain(t *testing.T) {
 }
 
 func TestConnectionClosedAfterRequestIsUncertain(t *testing.T) {
-	events := testevents.Load(t, 4)
+	events := testevents.Make(4)
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 		if n == 0 {
 			c, _, err := w.(http.Hijacker).Hijack()
@@ -380,7 +380,7 @@ func TestConnectionRefusedIsRetriedThenFailed(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	events := testevents.Load(t, 3)
+	events := testevents.Make(3)
 	e, err := New(Config{URL: "http://" + addr, Token: testToken, MaxRetries: 2,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	if err != nil {
@@ -410,7 +410,7 @@ func TestServerDroppingConnectionsBeforeReading(t *testing.T) {
 			c.Close()
 		}
 	}()
-	events := testevents.Load(t, 6)
+	events := testevents.Make(6)
 	e, _ := New(Config{URL: "http://" + ln.Addr().String(), Token: testToken, BatchEvents: 2, MaxRetries: 1,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	res, err := e.Export(context.Background(), events)
@@ -421,7 +421,7 @@ func TestServerDroppingConnectionsBeforeReading(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
-	events := testevents.Load(t, 9)
+	events := testevents.Make(9)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	release := make(chan struct{})
@@ -473,7 +473,7 @@ func TestIndexerAcknowledgement(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, 7)
+			events := testevents.Make(7)
 			var nextAck int64
 			f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 				reply(w, 200, fmt.Sprintf(`{"text":"Success","code":0,"ackId":%d}`, nextAck))
@@ -512,7 +512,7 @@ func TestIndexerAcknowledgement(t *testing.T) {
 }
 
 func TestCACert(t *testing.T) {
-	events := testevents.Load(t, 2)
+	events := testevents.Make(2)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		ok(w)
@@ -615,7 +615,7 @@ func TestNewChannel(t *testing.T) {
 }
 
 func BenchmarkExport(b *testing.B) {
-	events := testevents.Load(b, 1000)
+	events := testevents.Make(1000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		ok(w)
