@@ -123,9 +123,10 @@ func (f *fakeHEC) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeHEC) config() Config {
 	return Config{
-		URL:     f.srv.URL,
-		Token:   testToken,
-		Timeout: 2 * time.Second,
+		URL:       f.srv.URL,
+		AllowHTTP: true,
+		Token:     testToken,
+		Timeout:   2 * time.Second,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
 	}
 }
@@ -368,7 +369,7 @@ func TestConnectionClosedAfterRequestIsUncertain(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(context.Background(), events)
 	checkAccounting(t, len(events), res, err, f)
-	if fmt.Sprint(res.Uncertain) != "[0 1]" || res.Sent != 2 {
+	if fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[0 1]" || res.Sent != 2 {
 		t.Fatalf("uncertain %v sent %d, want [0 1] and 2", res.Uncertain, res.Sent)
 	}
 }
@@ -381,7 +382,7 @@ func TestConnectionRefusedIsRetriedThenFailed(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	events := testevents.Make(3)
-	e, err := New(Config{URL: "http://" + addr, Token: testToken, MaxRetries: 2,
+	e, err := New(Config{URL: "http://" + addr, AllowHTTP: true, Token: testToken, MaxRetries: 2,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +412,7 @@ func TestServerDroppingConnectionsBeforeReading(t *testing.T) {
 		}
 	}()
 	events := testevents.Make(6)
-	e, _ := New(Config{URL: "http://" + ln.Addr().String(), Token: testToken, BatchEvents: 2, MaxRetries: 1,
+	e, _ := New(Config{URL: "http://" + ln.Addr().String(), AllowHTTP: true, Token: testToken, BatchEvents: 2, MaxRetries: 1,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	res, err := e.Export(context.Background(), events)
 	checkAccounting(t, len(events), res, err, nil)
@@ -443,7 +444,7 @@ func TestContextCancellation(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(ctx, events)
 	checkAccounting(t, len(events), res, err, f)
-	if res.Sent != 3 || fmt.Sprint(res.Uncertain) != "[3 4 5]" || len(res.Failed) != 3 {
+	if res.Sent != 3 || fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[3 4 5]" || len(res.Failed) != 3 {
 		t.Fatalf("sent %d uncertain %v failed %d, want 3, [3 4 5], 3", res.Sent, res.Uncertain, len(res.Failed))
 	}
 	if !errors.Is(err, context.Canceled) {
@@ -570,6 +571,9 @@ func TestNew(t *testing.T) {
 			"https://h:8088/services/collector/event/1.0", ""},
 		{"no URL", Config{Token: testToken}, "", "URL is required"},
 		{"bad scheme", Config{URL: "ftp://h", Token: testToken}, "", "scheme must be https or http"},
+		{"plain http refused", Config{URL: "http://h:8088", Token: testToken}, "", "clear text"},
+		{"plain http allowed", Config{URL: "http://h:8088", AllowHTTP: true, Token: testToken},
+			"http://h:8088/services/collector/event", ""},
 		{"no host", Config{URL: "https:///x", Token: testToken}, "", "no host"},
 		{"credentials", Config{URL: "https://u:" + testToken + "@h:8088", Token: testToken}, "", "credentials in the URL"},
 		{"token in query", Config{URL: "https://h:8088/services/collector?token=" + testToken, Token: testToken}, "", "query"},
@@ -621,7 +625,7 @@ func BenchmarkExport(b *testing.B) {
 		ok(w)
 	}))
 	defer srv.Close()
-	e, err := New(Config{URL: srv.URL, Token: testToken})
+	e, err := New(Config{URL: srv.URL, AllowHTTP: true, Token: testToken})
 	if err != nil {
 		b.Fatal(err)
 	}

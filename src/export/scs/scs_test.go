@@ -61,7 +61,8 @@ func reply(w http.ResponseWriter, status int, body string) {
 	io.WriteString(w, body)
 }
 
-func ok(w http.ResponseWriter) { reply(w, 200, `{"code":0,"text":"Success"}`) }
+// ok answers the ingest service's success reply.
+func ok(w http.ResponseWriter) { reply(w, 200, `{"code":"SUCCESS","message":"Success"}`) }
 
 func (f *fakeSCS) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/"+testTenant+"/ingest/v1beta2/events" || r.Method != http.MethodPost {
@@ -324,7 +325,7 @@ func TestContextCancellation(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(ctx, events)
 	f.check(t, len(events), res, err)
-	if res.Sent != 2 || fmt.Sprint(res.Uncertain) != "[2 3]" || len(res.Failed) != 2 || !errors.Is(err, context.Canceled) {
+	if res.Sent != 2 || fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[2 3]" || len(res.Failed) != 2 || !errors.Is(err, context.Canceled) {
 		t.Fatalf("sent %d uncertain %v failed %d err %v", res.Sent, res.Uncertain, len(res.Failed), err)
 	}
 }

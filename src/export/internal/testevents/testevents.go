@@ -133,8 +133,17 @@ func Load(tb testing.TB, n int) []export.Event {
 	return out
 }
 
-// Check asserts what every export must hold, for n events: each is sent, failed (with a reason) or uncertain
-// exactly once; the error is nil exactly when all were sent; neither the error nor any failure shows secret.
+// Indexes returns the event indexes of failures, in order.
+func Indexes(fs []export.Failure) []int {
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		out[i] = f.Index
+	}
+	return out
+}
+
+// Check asserts what every export must hold, for n events: each is sent, failed or uncertain (both with a
+// reason) exactly once; the error is nil exactly when all were sent; neither the error nor any failure shows secret.
 // When accepted is not nil it gives how many times the receiver accepted event i: sent events exactly once,
 // failed ones never, uncertain ones at most once.
 func Check(tb testing.TB, n int, res export.Result, err error, secret string, accepted func(i int) int) {
@@ -153,10 +162,13 @@ func Check(tb testing.TB, n int, res export.Result, err error, secret string, ac
 		}
 	}
 	for _, u := range res.Uncertain {
-		if u < 0 || u >= n || state[u] != 0 {
-			tb.Fatalf("uncertain index %d out of range or repeated", u)
+		if u.Index < 0 || u.Index >= n || state[u.Index] != 0 {
+			tb.Fatalf("uncertain index %d out of range or repeated", u.Index)
 		}
-		state[u] = 'U'
+		state[u.Index] = 'U'
+		if u.Err == nil || strings.Contains(u.Err.Error(), secret) {
+			tb.Fatalf("uncertain event %d: %v (no reason, or shows the secret)", u.Index, u.Err)
+		}
 	}
 	if (err == nil) != (res.Sent == n) {
 		tb.Fatalf("err = %v with %d of %d sent", err, res.Sent, n)
