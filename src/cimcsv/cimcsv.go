@@ -7,8 +7,9 @@
 // (`$a$;$b$`, "$$" for "$"); an empty twin means the plain column holds one value.
 //
 // The map phase of the command writes partial aggregates in the same CSV, distinguished by the columns named
-// below; a row whose PartialCount column is non-empty is a partial, a row whose PartialRecords column is
-// non-empty carries the map phase's counters, anything else is a raw record.
+// below. Only a binding made by [BindSearch] reads them, and only in rows whose PartialSearch column holds that
+// search's id: such a row is a partial when its PartialCount column is non-empty, else the map phase's counters.
+// Every other row is a raw record, whatever columns it has: a record cannot pose as a partial.
 package cimcsv
 
 import (
@@ -29,7 +30,15 @@ const (
 	PartialRecords     = "regasmdetect_records"
 	PartialMatched     = "regasmdetect_matched"
 	PartialNullDropped = "regasmdetect_null_dropped"
+	PartialTruncated   = "regasmdetect_truncated"
+	// PartialSearch holds the search id the partial belongs to: the sid of the search head's process, which
+	// the map phase is given in its options by the streaming_preop.
+	PartialSearch = "regasmdetect_search"
 )
+
+// PartialColumns are the columns the map phase writes besides the by-fields and the annotation fields.
+var PartialColumns = []string{PartialCount, PartialFirstTime, PartialLastTime, PartialRecords, PartialMatched,
+	PartialNullDropped, PartialTruncated, PartialSearch}
 
 // Prefix is the data model object prefix that tstats puts before every Endpoint.Processes field.
 const Prefix = "Processes."
@@ -52,10 +61,12 @@ type Binding struct {
 	time     column
 	width    int
 
-	// partial columns
-	count, first, last, records, matched, dropped int
-	key                                           []column // per by-field: plain column
-	annotations                                   []column // per annotate field: plain column
+	// partial columns, read only in rows whose search column holds search
+	search                                                   string
+	searchCol                                                int
+	count, first, last, records, matched, dropped, truncated int
+	key                                                      []column // per by-field: plain column
+	annotations                                              []column // per annotate field: plain column
 }
 
 // RequiredFields lists every column the reduce step reads: both forms of every field the detection uses,
@@ -80,15 +91,22 @@ func RequiredFields(det *engine.Detection) []string {
 	for _, f := range det.AnnotateFields() {
 		add(f)
 	}
-	for _, c := range []string{PartialCount, PartialFirstTime, PartialLastTime, PartialRecords, PartialMatched, PartialNullDropped} {
+	for _, c := range PartialColumns {
 		add(c)
 	}
 	return out
 }
 
-// Bind resolves a CSV header against a detection. A header that names the same column twice is an error:
-// which of the two holds the field would be a guess.
+// Bind resolves a CSV header of raw records against a detection: every row is a record, partial columns or
+// not. A header that names the same column twice is an error: which of the two holds the field would be a
+// guess.
 func Bind(det *engine.Detection, header []string) (*Binding, error) {
+	return BindSearch(det, header, "")
+}
+
+// BindSearch is Bind for the reduce phase of the search search (its sid): rows whose PartialSearch column
+// holds search are the partials and counters of its map phase. An empty search reads no partials.
+func BindSearch(det *engine.Detection, header []string, search string) (*Binding, error) {
 	index := make(map[string]int, len(header))
 	for i, h := range header {
 		if _, dup := index[h]; dup {
@@ -125,6 +143,13 @@ func Bind(det *engine.Detection, header []string) (*Binding, error) {
 		records:  at(PartialRecords),
 		matched:  at(PartialMatched),
 		dropped:  at(PartialNullDropped),
+
+		truncated: at(PartialTruncated),
+		search:    search,
+		searchCol: -1,
+	}
+	if search != "" {
+		b.searchCol = at(PartialSearch)
 	}
 	for i, f := range fields {
 		b.prefixed[i] = col(Prefix + f)
@@ -161,10 +186,10 @@ func (f *Feeder) Feed(b *Binding, row [][]byte) error {
 	if len(row) != b.width {
 		return fmt.Errorf("row has %d fields, header has %d", len(row), b.width)
 	}
-	if b.count >= 0 && len(row[b.count]) > 0 {
-		return f.feedPartial(b, row)
-	}
-	if b.records >= 0 && len(row[b.records]) > 0 {
+	if b.searchCol >= 0 && string(row[b.searchCol]) == b.search {
+		if b.count >= 0 && len(row[b.count]) > 0 {
+			return f.feedPartial(b, row)
+		}
 		return f.feedStats(b, row)
 	}
 	rec := f.rec
@@ -279,9 +304,9 @@ func (f *Feeder) feedStats(b *Binding, row [][]byte) error {
 	s.Records = get(b.records, PartialRecords)
 	s.Matched = get(b.matched, PartialMatched)
 	s.NullDropped = get(b.dropped, PartialNullDropped)
+	s.Truncated = get(b.truncated, PartialTruncated)
 	if err != nil {
 		return err
 	}
-	f.agg.AddStats(s)
-	return nil
+	return f.agg.AddStats(s)
 }

@@ -34,7 +34,7 @@ func feed(t *testing.T, det *engine.Detection, opts engine.Options, body string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Bind(det, header)
+	b, err := BindSearch(det, header, testSID)
 	if err != nil {
 		return agg, f, err
 	}
@@ -54,6 +54,9 @@ func feed(t *testing.T, det *engine.Detection, opts engine.Options, body string)
 
 const by = "dest,user,parent_process,process_name,process,process_id,parent_process_id"
 
+// testSID is the search the tests' partial rows belong to.
+const testSID = "1700000000.42"
+
 func TestFieldRule(t *testing.T) {
 	det := seed(t)
 	cases := []struct {
@@ -71,10 +74,15 @@ func TestFieldRule(t *testing.T) {
 			[]string{"h|u|pp|a|c|1|2", "h|u|pp|b|c|1|2"}, ""},
 		{"bad twin", "parent_process_name,__mv_parent_process_name," + by + "\nx,$x,h,u,pp,n,c,1,2\n", nil, "multivalue"},
 		{"duplicate column", "dest,dest\na,b\n", nil, "twice"},
-		{"partial row", by + "," + PartialCount + "," + PartialFirstTime + "," + PartialLastTime + "\nh,u,pp,n,c,1,2,3,10,20\n",
+		{"partial row", by + "," + PartialCount + "," + PartialFirstTime + "," + PartialLastTime + "," + PartialSearch + "\nh,u,pp,n,c,1,2,3,10,20," + testSID + "\n",
 			[]string{"h|u|pp|n|c|1|2"}, ""},
-		{"partial without a count", by + "," + PartialCount + "\nh,u,pp,n,c,1,2,zero\n", nil, PartialCount},
-		{"partial lacking a by-field", "dest," + PartialCount + "\nh,3\n", nil, "lacks by-field"},
+		{"partial without a count", by + "," + PartialCount + "," + PartialSearch + "\nh,u,pp,n,c,1,2,zero," + testSID + "\n", nil, PartialCount},
+		{"partial lacking a by-field", "dest," + PartialCount + "," + PartialSearch + "\nh,3," + testSID + "\n", nil, "lacks by-field"},
+		// A record with partial columns but without this search's mark is a raw record: notepad.exe does not
+		// match, and a record without the plain by-field columns is no error.
+		{"unmarked partial is a record", "parent_process_name," + by + "," + PartialCount + "\nnotepad.exe,h,u,pp,n,c,1,2,999\n", nil, ""},
+		{"partial of another search is a record", "parent_process_name," + by + "," + PartialCount + "," + PartialSearch + "\nnotepad.exe,h,u,pp,n,c,1,2,999,1700000000.43\n", nil, ""},
+		{"unmarked partial without by-fields", "parent_process_name,dest," + PartialCount + "\nnotepad.exe,h,3\n", nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,16 +113,16 @@ func TestFieldRule(t *testing.T) {
 // matching records and kept as it is.
 func TestCountersAndUTF8(t *testing.T) {
 	det := seed(t)
-	body := "parent_process_name," + by + "," + PartialRecords + "," + PartialMatched + "," + PartialNullDropped + "\n" +
-		",,,,,,,,100,7,2\n" +
-		"regasm.exe,h\xff,u,pp,n,c,1,2,,,\n" +
-		"cmd.exe,h\xff,u,pp,n,c,1,2,,,\n"
+	body := "parent_process_name," + by + "," + PartialRecords + "," + PartialMatched + "," + PartialNullDropped + "," + PartialTruncated + "," + PartialSearch + "\n" +
+		",,,,,,,,100,7,2,1," + testSID + "\n" +
+		"regasm.exe,h\xff,u,pp,n,c,1,2,,,,,\n" +
+		"cmd.exe,h\xff,u,pp,n,c,1,2,,,,,\n"
 	agg, f, err := feed(t, det, engine.Options{}, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := agg.Stats()
-	if st.Records != 102 || st.Matched != 8 || st.NullDropped != 2 {
+	if st.Records != 102 || st.Matched != 8 || st.NullDropped != 2 || st.Truncated != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	if f.InvalidUTF8 != 1 {

@@ -78,6 +78,7 @@ type session struct {
 	pool        *pool  // the parallel reader of large bodies, made on first use
 	invalidUTF8 uint64 // counted by the parallel reader's workers
 
+	sid         string // the reduce phase's search id: rows marked with it are its map phase's partials
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
@@ -151,10 +152,12 @@ func (s *session) getinfo(meta []byte) error {
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
-		reply = &scpv2.Reply{
-			Type:           "reporting",
-			RequiredFields: cimcsv.RequiredFields(det),
-			StreamingPreop: opts.Preop(),
+		s.sid = req.SearchInfo.SID
+		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
+		if s.sid != "" {
+			// Without a sid the partials could not be told from raw records: no map phase then, the raw
+			// records come to this process (the same result, more traffic).
+			reply.StreamingPreop = opts.Preop(s.sid)
 		}
 	}
 	s.getinfoDone = true
@@ -194,9 +197,16 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 }
 
 // readBody feeds every row of the current chunk's body to the aggregator.
-func (s *session) readBody(chunk int) error {
+//
+// On an error s.inBody stays set, so that fail reads the rest of the body before it answers: splunkd writes the
+// whole request before it reads the reply, and must never meet a closed pipe.
+func (s *session) readBody(chunk int) (err error) {
 	s.inBody = true
-	defer func() { s.inBody = false }()
+	defer func() {
+		if err == nil {
+			s.inBody = false
+		}
+	}()
 	if s.r.BodyLen() >= parallelMin {
 		return s.readParallel(chunk)
 	}
@@ -235,7 +245,7 @@ func (s *session) bind(chunk int, header []string) error {
 	if s.binding != nil && slices.Equal(header, s.header) {
 		return nil
 	}
-	b, err := cimcsv.Bind(s.det, header)
+	b, err := cimcsv.BindSearch(s.det, header, s.sid)
 	if err != nil {
 		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}

@@ -23,11 +23,15 @@ const (
 
 // Options are the SPL options of one invocation, as the user (or the streaming_preop) wrote them.
 type Options struct {
-	Detection         string
-	FillNull          bool
-	FillNullValue     string
-	Annotate          bool
-	Phase             Phase
+	Detection     string
+	FillNull      bool
+	FillNullValue string
+	Annotate      bool
+	Phase         Phase
+	// Search is the id of the search whose reduce phase the map phase's partials are for: the search head's
+	// sid, set only by the command's own streaming_preop (option sid). The partial rows carry it, and the reduce
+	// phase takes no row without it for a partial.
+	Search            string
 	SummariesOnly     *bool // accepted, no effect on records that are already searched
 	AllowOldSummaries *bool // accepted, no effect
 }
@@ -79,6 +83,11 @@ func ParseOptions(args []string) (*Options, error) {
 				return nil, err
 			}
 			o.AllowOldSummaries = &b
+		case "sid":
+			if value == "" {
+				return nil, fmt.Errorf("option sid needs a non-empty value")
+			}
+			o.Search = value
 		case "phase":
 			switch value {
 			case "map":
@@ -91,6 +100,12 @@ func ParseOptions(args []string) (*Options, error) {
 		default:
 			return nil, fmt.Errorf("unknown option %q (%s)", name, usage)
 		}
+	}
+	if o.Phase == Map && o.Search == "" {
+		return nil, fmt.Errorf("option phase=map needs sid (both are set only by the command's own streaming_preop)")
+	}
+	if o.Phase == Reduce && o.Search != "" {
+		return nil, fmt.Errorf("option sid is for phase=map only (set by the command's own streaming_preop)")
 	}
 	return o, nil
 }
@@ -109,8 +124,9 @@ func parseBool(name, value string) (bool, error) {
 }
 
 // Preop returns the streaming_preop: the SPL Splunk runs on the indexers before this command, namely the command
-// itself in its map phase with the user's options. Values are always quoted, with \ and " escaped as SPL reads them.
-func (o *Options) Preop() string {
+// itself in its map phase with the user's options and the search head's sid, which the partial rows carry back.
+// Values are always quoted, with \ and " escaped as SPL reads them.
+func (o *Options) Preop(sid string) string {
 	var b strings.Builder
 	b.WriteString(Name)
 	b.WriteString(" phase=map")
@@ -119,6 +135,7 @@ func (o *Options) Preop() string {
 		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
 		b.WriteString(`"`)
 	}
+	quoted("sid", sid)
 	quoted("detection", o.Detection)
 	if o.FillNull {
 		quoted("fillnull_value", o.FillNullValue)

@@ -67,7 +67,8 @@ func (s *session) partials() ([]byte, error) {
 			header = append(header, f, "__mv_"+f)
 		}
 	}
-	header = append(header, cimcsv.PartialRecords, cimcsv.PartialMatched, cimcsv.PartialNullDropped)
+	header = append(header, cimcsv.PartialRecords, cimcsv.PartialMatched, cimcsv.PartialNullDropped,
+		cimcsv.PartialTruncated, cimcsv.PartialSearch)
 	w := &s.out
 	w.Reset()
 	w.WriteRow(header)
@@ -83,7 +84,7 @@ func (s *session) partials() ([]byte, error) {
 				rec = append(rec, one, mv)
 			}
 		}
-		rec = append(rec, "", "", "")
+		rec = append(rec, "", "", "", "", s.opts.Search)
 		w.WriteRow(rec)
 	}
 	rec = rec[:len(header)]
@@ -91,15 +92,18 @@ func (s *session) partials() ([]byte, error) {
 		rec[i] = ""
 	}
 	n := len(header)
-	rec[n-3] = strconv.FormatUint(stats.Records, 10)
-	rec[n-2] = strconv.FormatUint(stats.Matched, 10)
-	rec[n-1] = strconv.FormatUint(stats.NullDropped, 10)
+	rec[n-5] = strconv.FormatUint(stats.Records, 10)
+	rec[n-4] = strconv.FormatUint(stats.Matched, 10)
+	rec[n-3] = strconv.FormatUint(stats.NullDropped, 10)
+	rec[n-2] = strconv.FormatUint(stats.Truncated, 10)
+	rec[n-1] = s.opts.Search
 	w.WriteRow(rec)
 	return w.Bytes(), nil
 }
 
 // messages are the inspector messages of the final reply: records left out for empty by-fields (the contract's
-// INFO message) and values that were not valid UTF-8.
+// INFO message), records whose multivalue cross product was cut at engine.MaxCombinations groups, and values
+// that were not valid UTF-8.
 func (s *session) messages() [][2]string {
 	var msgs [][2]string
 	st := s.agg.Stats()
@@ -107,6 +111,11 @@ func (s *session) messages() [][2]string {
 		msgs = append(msgs, [2]string{"INFO", fmt.Sprintf(
 			"regasmdetect: %d of %d matching records were left out because a by-field was empty or missing, as tstats does; pass fillnull_value=<string> to keep them",
 			st.NullDropped, st.Matched)})
+	}
+	if st.Truncated > 0 {
+		msgs = append(msgs, [2]string{"WARN", fmt.Sprintf(
+			"regasmdetect: %d matching records had more than %d combinations of multivalue by-field values; each was counted in its first %d groups only",
+			st.Truncated, engine.MaxCombinations, engine.MaxCombinations)})
 	}
 	if n := s.feed.InvalidUTF8 + s.invalidUTF8; n > 0 {
 		msgs = append(msgs, [2]string{"WARN", fmt.Sprintf(

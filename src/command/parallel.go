@@ -223,7 +223,9 @@ func (s *session) mergeWorkers() error {
 				return err
 			}
 		}
-		s.agg.AddStats(w.agg.Stats())
+		if err := s.agg.AddStats(w.agg.Stats()); err != nil {
+			return err
+		}
 		w.agg.Reset()
 		s.invalidUTF8 += w.feed.InvalidUTF8
 		w.feed.InvalidUTF8 = 0

@@ -71,7 +71,7 @@ func TestParallelMatchesSerial(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		tab := tricky(seed, 3000)
 		bodies := [][]byte{tab.EncodeCSV(tab.Rows[:1000]), nil, tab.EncodeCSV(tab.Rows[1000:1001]), tab.EncodeCSV(tab.Rows[1001:]), tab.EncodeCSV(nil)}
-		for _, args := range [][]string{nil, {"annotate=t", "fillnull_value=NULL"}, {"phase=map", "annotate=t"}} {
+		for _, args := range [][]string{nil, {"annotate=t", "fillnull_value=NULL"}, {"phase=map", "sid=1700000000.42", "annotate=t"}} {
 			stream := streamOf(args, bodies...)
 			serial, code1 := runWith(t, stream, false)
 			par, code2 := runWith(t, stream, true)
@@ -127,7 +127,7 @@ func FuzzParallel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, mapPhase bool) {
 		var args []string
 		if mapPhase {
-			args = []string{"phase=map"}
+			args = []string{"phase=map", "sid=1700000000.42"}
 		}
 		stream := streamOf(args, body, body)
 		serial, code1 := runWith(t, stream, false)

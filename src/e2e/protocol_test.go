@@ -30,7 +30,7 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // TestGetInfoReplies checks the exact getinfo replies of both phases.
 func TestGetInfoReplies(t *testing.T) {
-	tr, err := splunkd.RunRaw(context.Background(), bin, getinfo("phase=map", "detection=detect_regasm_spawning_a_process"), 0)
+	tr, err := splunkd.RunRaw(context.Background(), bin, getinfo("phase=map", "sid=1700000000.42", "detection=detect_regasm_spawning_a_process"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +58,12 @@ func TestGetInfoReplies(t *testing.T) {
 	if reply.Type != "reporting" {
 		t.Errorf("type = %q, want reporting", reply.Type)
 	}
-	if want := `regasmdetect phase=map detection="detect_regasm_spawning_a_process" fillnull_value="n \"x\\" annotate=true`; reply.StreamingPreop != want {
+	if want := `regasmdetect phase=map sid="1700000000.42" detection="detect_regasm_spawning_a_process" fillnull_value="n \"x\\" annotate=true`; reply.StreamingPreop != want {
 		t.Errorf("streaming_preop = %q, want %q", reply.StreamingPreop, want)
 	}
 	// The preop, tokenised as splunkd does, gives back the user's value.
 	args, _, err := splunkd.Tokenize(reply.StreamingPreop)
-	if err != nil || args[3] != `fillnull_value=n "x\` {
+	if err != nil || args[4] != `fillnull_value=n "x\` {
 		t.Errorf("preop tokens = %q (%v)", args, err)
 	}
 	need := []string{"_time", "Processes.parent_process_name", "parent_process_name", "Processes.dest", "dest",
@@ -112,7 +112,10 @@ func TestErrors(t *testing.T) {
 		{"short row", cat(getinfo(), execute(true, okHeader+"1,regasm.exe\n")), "chunk 2", 1},
 		{"unterminated quote", cat(getinfo(), execute(true, okHeader+"1,\"regasm.exe,h\n")), "chunk 2", 1},
 		{"bad multivalue", cat(getinfo(), execute(true, "\"Processes.parent_process_name\",\"__mv_Processes.parent_process_name\"\n\"a\",\"$a\"\n")), "multivalue", 1},
-		{"bad partial count", cat(getinfo(), execute(true, "dest,user,parent_process,process_name,process,process_id,parent_process_id,regasmdetect_count\nh,u,p,n,c,1,2,x\n")), "regasmdetect_count", 1},
+		{"bad partial count", cat(getinfo(), execute(true, "dest,user,parent_process,process_name,process,process_id,parent_process_id,regasmdetect_count,regasmdetect_search\nh,u,p,n,c,1,2,x,1700000000.42\n")), "regasmdetect_count", 1},
+		{"partial count overflow", cat(getinfo(), execute(true, "dest,user,parent_process,process_name,process,process_id,parent_process_id,regasmdetect_count,regasmdetect_search\nh,u,p,n,c,1,2,18446744073709551615,1700000000.42\nh,u,p,n,c,1,2,1,1700000000.42\n")), "overflows", 1},
+		{"counter overflow", cat(getinfo(), execute(true, "regasmdetect_records,regasmdetect_search\n18446744073709551615,1700000000.42\n1,1700000000.42\n")), "overflow", 1},
+		{"map phase without sid", getinfo("phase=map"), "needs sid", 0},
 		{"error after good chunks", cat(getinfo(), execute(false, okHeader+"1,regasm.exe,h\n"), execute(true, okHeader+"1,\"x\n")), "chunk 3", 2},
 	}
 	for _, c := range cases {
@@ -232,7 +235,7 @@ func TestRecordings(t *testing.T) {
 			recorded := chunks(t, data)
 			// Reduce phase on the whole recording as splunkd sent it (its own getinfo, args and all, unless
 			// they are another command's options): every request answered, exit 0.
-			in := getinfo("phase=map")
+			in := getinfo("phase=map", "sid=1700000000.42")
 			for _, ch := range recorded[1:] {
 				in = append(in, splunkd.Chunk(ch[0], ch[1])...)
 			}

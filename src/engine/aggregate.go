@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -331,7 +332,11 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 		a.byVals[i] = p.Key[i : i+1]
 	}
 	g := a.lookup(a.byVals, a.idx)
-	g.count += p.Count
+	sum, carry := bits.Add64(g.count, p.Count, 0)
+	if carry != 0 {
+		return fmt.Errorf("engine: partial count %d overflows the group's count %d (more than 2^64-1 records)", p.Count, g.count)
+	}
+	g.count = sum
 	if p.HasTime {
 		g.addTime(p.First, p.Last)
 	}
@@ -348,12 +353,20 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 // Stats returns the counters.
 func (a *Aggregator) Stats() Stats { return a.stats }
 
-// AddStats adds counters reported by a map phase.
-func (a *Aggregator) AddStats(s Stats) {
-	a.stats.Records += s.Records
-	a.stats.Matched += s.Matched
-	a.stats.NullDropped += s.NullDropped
-	a.stats.Truncated += s.Truncated
+// AddStats adds counters reported by a map phase. A sum that would exceed 2^64-1 is an error and nothing is
+// added.
+func (a *Aggregator) AddStats(s Stats) error {
+	var sum Stats
+	var c1, c2, c3, c4 uint64
+	sum.Records, c1 = bits.Add64(a.stats.Records, s.Records, 0)
+	sum.Matched, c2 = bits.Add64(a.stats.Matched, s.Matched, 0)
+	sum.NullDropped, c3 = bits.Add64(a.stats.NullDropped, s.NullDropped, 0)
+	sum.Truncated, c4 = bits.Add64(a.stats.Truncated, s.Truncated, 0)
+	if c1|c2|c3|c4 != 0 {
+		return fmt.Errorf("engine: counters %+v overflow the totals %+v (more than 2^64-1)", s, a.stats)
+	}
+	a.stats = sum
+	return nil
 }
 
 // Rows returns the groups sorted by key (by-field values in by-clause order, byte order). The rows are

@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +33,7 @@ type scanner struct {
 	recs   []*engine.Record
 	slots  [][]cim.Field // per detection, per engine slot: the CIM field (-1 if the mapping has none)
 	tbuf   []byte
+	format sysmon.Format // --input-format
 
 	inputErrors int64 // files that could not be read and records that could not be read
 	files       int64
@@ -48,6 +47,10 @@ type scanner struct {
 
 func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
 	s := &scanner{cfg: cfg, stderr: stderr, opts: engine.Options{FillNull: cfg.FillNull, FillNullValue: cfg.FillValue, Annotate: cfg.Annotate}}
+	var err error
+	if s.format, err = sysmon.ParseFormat(cfg.InputFormat); err != nil {
+		return nil, err
+	}
 	for _, name := range cfg.Detections {
 		src, err := escu.Lookup(name)
 		if err != nil {
@@ -128,111 +131,42 @@ func (s *scanner) inputError(format string, args ...any) {
 	fmt.Fprintf(s.stderr, "regasmdetect scan: "+format+"\n", args...)
 }
 
-// countingReader counts the bytes read through it, for the progress line.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 func (s *scanner) scanFile(path string) {
-	f, err := os.Open(path)
+	in, err := sysmon.Open(path, s.openOptions())
 	if err != nil {
 		s.inputError("%v", err)
 		return
 	}
-	defer f.Close()
-	s.scanStream(f, path)
+	defer in.Close()
+	s.scanInput(in)
 }
 
-// evtxFile is the open file being scanned when it can be read in place (a plain, uncompressed file).
-type evtxFile struct {
-	f    *os.File
-	size int64
-}
-
-// scanStream decompresses gzip, detects the format from the content (unless --input-format says it) and reads
-// the events.
+// scanStream reads standard input.
 func (s *scanner) scanStream(r io.Reader, name string) {
-	var direct *evtxFile
-	if f, ok := r.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			direct = &evtxFile{f, st.Size()}
-		}
-	}
-	br := bufio.NewReaderSize(countingReader{r, &s.bytes}, 256<<10)
-	var in io.Reader = br
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			s.inputError("%s: gzip: %v", name, err)
-			return
-		}
-		defer zr.Close()
-		in = bufio.NewReaderSize(zr, 256<<10)
-		direct = nil
-	}
-	bin := in.(*bufio.Reader)
-	format, err := sysmon.ParseFormat(s.cfg.InputFormat)
+	in, err := sysmon.NewInput(r, name, s.openOptions())
 	if err != nil {
 		s.inputError("%v", err)
 		return
 	}
-	if format == sysmon.Auto {
-		head, _ := bin.Peek(4096)
-		format = sysmon.Detect(head)
-	}
-	switch format {
-	case sysmon.CSV:
-		s.readCSV(bin, name)
-	case sysmon.XML:
-		s.readEvents(sysmon.NewXMLReader(bin, name), name)
-	case sysmon.JSON:
-		s.readEvents(sysmon.NewJSONReader(bin, name), name)
-	case sysmon.EVTX:
-		if direct != nil {
-			rd, err := sysmon.NewEVTXReader(direct.f, direct.size, name)
-			if err != nil {
-				s.inputError("%v", err)
-				return
-			}
-			defer guardHeap(name, s.stderr)()
-			s.readEvents(rd, name)
-			return
-		}
-		s.readEVTX(bin, name)
-	default:
-		s.inputError("%s: not a format regasmdetect reads (Sysmon XML, JSON lines, EVTX or Splunk CSV)", name)
-	}
+	defer in.Close()
+	s.scanInput(in)
 }
 
-// readEVTX reads a binary EVTX log. The parser needs random access: a plain file is read in place, a
-// compressed one or a stream is first copied to a temporary file.
-func (s *scanner) readEVTX(r io.Reader, name string) {
-	tmp, err := os.CreateTemp("", "regasmdetect-*.evtx")
-	if err != nil {
-		s.inputError("%s: %v", name, err)
-		return
+func (s *scanner) openOptions() sysmon.Options {
+	return sysmon.Options{Format: s.format, MaxDecompressed: s.cfg.MaxDecompressed, Count: &s.bytes}
+}
+
+// scanInput reads the events of one opened input.
+func (s *scanner) scanInput(in *sysmon.Input) {
+	switch in.Format {
+	case sysmon.CSV:
+		s.readCSV(in.Text, in.Name)
+	case sysmon.EVTX:
+		defer guardHeap(in.Name, s.stderr)()
+		s.readEvents(in.Events, in.Name)
+	default:
+		s.readEvents(in.Events, in.Name)
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	size, err := io.Copy(tmp, r)
-	if err != nil {
-		s.inputError("%s: %v", name, err)
-		return
-	}
-	rd, err := sysmon.NewEVTXReader(tmp, size, name)
-	if err != nil {
-		s.inputError("%v", err)
-		return
-	}
-	defer guardHeap(name, s.stderr)()
-	s.readEvents(rd, name)
 }
 
 // readEvents feeds every process creation of a Sysmon reader to each detection.

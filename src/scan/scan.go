@@ -10,7 +10,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,15 +32,17 @@ type Config struct {
 	Paths       []string
 	Detections  []string
 	InputFormat string
-	Format      string
-	FillNull    bool
-	FillValue   string
-	Annotate    bool
-	Location    *time.Location
-	FailOnHit   bool
-	Progress    string // auto, always, never
-	Quiet       bool
-	Export      ExportConfig
+	// MaxDecompressed caps the bytes decompressed from each gzip input (--max-decompressed).
+	MaxDecompressed int64
+	Format          string
+	FillNull        bool
+	FillValue       string
+	Annotate        bool
+	Location        *time.Location
+	FailOnHit       bool
+	Progress        string // auto, always, never
+	Quiet           bool
+	Export          ExportConfig
 }
 
 // Main runs the scan subcommand and returns the exit status.
@@ -86,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	cfg := &Config{}
 	detection := fs.String("detection", escu.Default, "embedded detection(s) to run, comma-separated, or \"all\"")
 	fs.StringVar(&cfg.InputFormat, "input-format", "auto", "input format: auto, xml, json, evtx, csv")
+	maxGz := fs.String("max-decompressed", "16GiB", "largest size a gzip input may decompress to (bytes, or with KiB, MiB, GiB); a larger one is an error")
 	fs.StringVar(&cfg.Format, "format", "table", "output format: table, csv, json, jsonl")
 	fill := fs.String("fillnull-value", "", "keep records with an empty by-field, with this value in it (as tstats fillnull_value)")
 	fs.BoolVar(&cfg.Annotate, "annotate", false, "add parent_process_name, risk_score, risk_message and mitre_attack_id to each row")
@@ -151,6 +156,10 @@ Flags:
 	default:
 		return nil, fmt.Errorf("--progress %q: want auto, always or never", cfg.Progress)
 	}
+	var err error
+	if cfg.MaxDecompressed, err = parseSize(*maxGz); err != nil {
+		return nil, fmt.Errorf("--max-decompressed: %w", err)
+	}
 	loc, err := loadLocation(*tz)
 	if err != nil {
 		return nil, fmt.Errorf("--tz %q: %w", *tz, err)
@@ -160,6 +169,22 @@ Flags:
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// parseSize reads a byte count: digits, optionally followed by KiB, MiB, GiB or TiB (powers of 1024).
+func parseSize(s string) (int64, error) {
+	num, shift := s, 0
+	for i, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if strings.HasSuffix(s, u) {
+			num, shift = strings.TrimSpace(strings.TrimSuffix(s, u)), 10*(i+1)
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q: want a positive byte count such as 1048576, 512MiB or 16GiB", s)
+	}
+	return n << shift, nil
 }
 
 func loadLocation(name string) (*time.Location, error) {

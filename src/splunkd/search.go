@@ -111,7 +111,8 @@ func runMaps(ctx context.Context, binary, preop string, records *Table, plan Pla
 	}
 	var partials []*Table
 	for i, share := range shares {
-		s, err := Start(ctx, Process{Binary: binary, Args: tokens[1:], RawArgs: raw[1:], Search: "litsearch " + preop})
+		s, err := Start(ctx, Process{Binary: binary, Args: tokens[1:], RawArgs: raw[1:], Search: "litsearch " + preop,
+			SID: "remote_sh1_" + DefaultSID})
 		if err != nil {
 			if s != nil {
 				t, _ := s.Close()

@@ -43,6 +43,22 @@ func (r Reply) Finished() bool { b, _ := r.Meta["finished"].(bool); return b }
 // Error returns the reply's error text, if any.
 func (r Reply) Error() string { s, _ := r.Meta["error"].(string); return s }
 
+// Messages returns the reply's inspector messages as "LEVEL: text" lines.
+func (r Reply) Messages() []string {
+	ins, _ := r.Meta["inspector"].(map[string]any)
+	list, _ := ins["messages"].([]any)
+	var out []string
+	for _, m := range list {
+		pair, _ := m.([]any)
+		if len(pair) == 2 {
+			level, _ := pair[0].(string)
+			text, _ := pair[1].(string)
+			out = append(out, level+": "+text)
+		}
+	}
+	return out
+}
+
 // Transcript is what one command process did.
 type Transcript struct {
 	GetInfo  Reply
@@ -59,10 +75,30 @@ type Process struct {
 	RawArgs []string // the same with quoting kept; defaults to Args
 	Search  string   // the SPL of the search, for searchinfo.search (percent-encoded on the wire)
 	Timeout time.Duration
+	// SID and DispatchDir are searchinfo.sid and searchinfo.dispatch_dir; empty means the emulator's search
+	// head defaults (DefaultSID and a dispatch folder named after it, which need not exist).
+	SID         string
+	DispatchDir string
 }
+
+// DefaultSID is the search id of the emulator's search head. Its indexers run the map phase as
+// "remote_sh1_" + DefaultSID, as the sids of distributed searches look on indexers.
+const DefaultSID = "1700000000.42"
 
 // GetInfo returns the metadata of a getinfo request as splunkd 8.x/9.x sends it.
 func GetInfo(args, rawArgs []string, search string) []byte {
+	return getInfo(args, rawArgs, search, "", "")
+}
+
+func (p Process) getInfo() []byte { return getInfo(p.Args, p.RawArgs, p.Search, p.SID, p.DispatchDir) }
+
+func getInfo(args, rawArgs []string, search, sid, dispatch string) []byte {
+	if sid == "" {
+		sid = DefaultSID
+	}
+	if dispatch == "" {
+		dispatch = "/opt/splunk/var/run/splunk/dispatch/" + sid
+	}
 	if rawArgs == nil {
 		rawArgs = args
 	}
@@ -98,7 +134,7 @@ func GetInfo(args, rawArgs []string, search string) []byte {
 		Action: "getinfo",
 		SearchInfo: searchinfo{
 			Args: args, RawArgs: rawArgs,
-			DispatchDir: "/opt/splunk/var/run/splunk/dispatch/1700000000.42", SID: "1700000000.42",
+			DispatchDir: dispatch, SID: sid,
 			App: "regasmdetect", Owner: "admin", Username: "admin", SessionKey: SessionKey,
 			SplunkdURI: "https://127.0.0.1:8089", SplunkVersion: "9.2.0",
 			Search: strings.ReplaceAll(url.PathEscape(search), "+", "%2B"), Command: "regasmdetect",
@@ -124,7 +160,7 @@ func Chunk(meta, body []byte) []byte {
 // each reply before sending the next. It stops sending after a reply with finished:true or an error, closes
 // stdin, and waits for the process to exit.
 func Run(ctx context.Context, p Process, reqs []Request) (*Transcript, error) {
-	return run(ctx, p, GetInfo(p.Args, p.RawArgs, p.Search), reqs)
+	return run(ctx, p, p.getInfo(), reqs)
 }
 
 // RunRaw feeds the bytes in as stdin, whole, without lock-step (for recordings and malformed streams), and
@@ -186,7 +222,7 @@ type Session struct {
 
 // Start starts the binary and performs the getinfo exchange.
 func Start(ctx context.Context, p Process) (*Session, error) {
-	return start(ctx, p, GetInfo(p.Args, p.RawArgs, p.Search))
+	return start(ctx, p, p.getInfo())
 }
 
 func start(ctx context.Context, p Process, getinfo []byte) (*Session, error) {

@@ -153,8 +153,10 @@ func TestOpenCSVAndGzippedEVTX(t *testing.T) {
 	dir := t.TempDir()
 	csvPath := dir + "/x.csv"
 	os.WriteFile(csvPath, []byte("_time,Processes.dest\n1,a\n"), 0o600)
-	if _, _, f, err := Open(csvPath, Auto); f != CSV || err == nil || !strings.Contains(err.Error(), "CSV") {
-		t.Errorf("CSV: %v %v", f, err)
+	if in, err := Open(csvPath, Options{}); err != nil || in.Format != CSV || in.Events != nil || in.Text == nil {
+		t.Errorf("CSV: %+v %v", in, err)
+	} else {
+		in.Close()
 	}
 	src := shared.Path(t, "data/sysmon/evtx-attack-samples/panache_sysmon_vs_EDRTestingScript.evtx")
 	raw, _ := os.ReadFile(src)
@@ -164,12 +166,12 @@ func TestOpenCSVAndGzippedEVTX(t *testing.T) {
 	zw.Close()
 	gzPath := dir + "/x.evtx.gz"
 	os.WriteFile(gzPath, gz.Bytes(), 0o600)
-	r, c, f, err := Open(gzPath, Auto)
-	if err != nil || f != EVTX {
-		t.Fatalf("Open gzipped EVTX: %v %v", f, err)
+	in, err := Open(gzPath, Options{})
+	if err != nil || in.Format != EVTX || !in.Gzip {
+		t.Fatalf("Open gzipped EVTX: %+v %v", in, err)
 	}
-	recs := readAll(t, r)
-	if err := c.Close(); err != nil {
+	recs := readAll(t, in.Events)
+	if err := in.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
 	if len(recs) != 96 {

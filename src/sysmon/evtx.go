@@ -48,7 +48,8 @@ type evtxReader struct {
 }
 
 // NewEVTXReader returns a Reader of the EVTX file r of size bytes; source names it in errors and records. It
-// fails when the file header is not an EVTX header.
+// fails when the file header is not an EVTX header. r is read at increasing offsets only (the header, then each
+// chunk in order), so a stream can serve it; size < 0 means unknown: chunks are read until the end of r.
 func NewEVTXReader(r io.ReaderAt, size int64, source string) (Reader, error) {
 	var hdr [128]byte
 	if _, err := r.ReadAt(hdr[:], 0); err != nil {
@@ -66,7 +67,9 @@ func NewEVTXReader(r io.ReaderAt, size int64, source string) (Reader, error) {
 		first = 4096
 	}
 	n := 0
-	if size > first {
+	if size < 0 {
+		n = math.MaxInt
+	} else if size > first {
 		n = int((size - first + evtxChunkSize - 1) / evtxChunkSize)
 	}
 	return &evtxReader{r: r, size: size, source: source, ev: newEvent(), first: first, nchunks: n,
@@ -86,6 +89,10 @@ func (x *evtxReader) loadChunk(i int) error {
 	n, err := x.r.ReadAt(x.buf, off)
 	if n < evtxChunkSize {
 		if err == nil || err == io.EOF {
+			if x.size < 0 && n == 0 {
+				x.nchunks = x.chunk // the end of a stream
+				return nil
+			}
 			if allZero(x.buf[:n]) {
 				return nil
 			}

@@ -23,15 +23,15 @@ var syntheticFiles = []struct {
 
 func readFixture(t *testing.T, name string, want Format) ([]cim.Process, Stats) {
 	t.Helper()
-	r, c, f, err := Open(filepath.Join("testdata", name), Auto)
+	in, err := Open(filepath.Join("testdata", name), Options{})
 	if err != nil {
 		t.Fatalf("Open(%s): %v", name, err)
 	}
-	defer c.Close()
-	if f != want {
-		t.Errorf("%s: format %v, want %v", name, f, want)
+	defer in.Close()
+	if in.Format != want {
+		t.Errorf("%s: format %v, want %v", name, in.Format, want)
 	}
-	return readAll(t, r), r.Stats()
+	return readAll(t, in.Events), in.Events.Stats()
 }
 
 func TestSyntheticFixturesAgree(t *testing.T) {

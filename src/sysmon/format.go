@@ -6,7 +6,6 @@ package sysmon
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -45,9 +44,6 @@ func ParseFormat(s string) (Format, error) {
 	}
 	return Auto, fmt.Errorf("sysmon: unknown format %q (want auto, xml, json, evtx or csv)", s)
 }
-
-// ErrCSV is returned (wrapped) by Open for CSV input, which package cimcsv reads.
-var ErrCSV = errors.New("CSV input is read by the CSV reader, not the Sysmon readers")
 
 var evtxMagic = []byte("ElfFile\x00")
 

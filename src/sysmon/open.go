@@ -6,96 +6,244 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"sync/atomic"
 )
 
-// MaxGunzippedEVTX bounds the size of an EVTX file decompressed from gzip (EVTX files are capped by Windows at
-// a few GiB; 16 GiB leaves room).
-const MaxGunzippedEVTX = 16 << 30
+// DefaultMaxDecompressed is the default cap on the bytes decompressed from one gzip input: 16 GiB. Windows caps
+// an EVTX log at a few GiB and a text rendering of one is a few times larger, so a real input stays far below;
+// a gzip bomb (gzip expands up to about 1000:1) stops at the cap with ErrTooLarge instead of running for hours.
+const DefaultMaxDecompressed int64 = 16 << 30
 
-// Open opens the file at path and returns a Reader for it, the Closer to call when done, and the format read.
-// gzip input (magic 1f 8b) is decompressed transparently. With f == Auto the format comes from Detect on the
-// (decompressed) content; otherwise f is used as given. An EVTX file inside gzip needs random access: it is
-// decompressed to a temporary file (memory stays bounded whatever its size), removed by the Closer. For CSV
-// content Open returns the CSV format and an error wrapping ErrCSV.
-func Open(path string, f Format) (Reader, io.Closer, Format, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, nil, f, fmt.Errorf("sysmon: %w", err)
-	}
-	fail := func(format Format, err error) (Reader, io.Closer, Format, error) {
-		file.Close()
-		return nil, nil, format, err
-	}
-	br := bufio.NewReaderSize(file, 64<<10)
-	magic, _ := br.Peek(2)
-	gz := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-	var content *bufio.Reader = br
-	var closer io.Closer = file
-	if gz {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fail(f, fmt.Errorf("sysmon: %s: gzip: %w", path, err))
-		}
-		content = bufio.NewReaderSize(zr, 64<<10)
-		closer = multiCloser{zr, file}
-	}
-	if f == Auto {
-		head, err := content.Peek(512)
-		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-			closer.Close()
-			return nil, nil, f, fmt.Errorf("sysmon: %s: %w", path, err)
-		}
-		f = Detect(head)
-	}
-	switch f {
-	case XML:
-		return NewXMLReader(content, path), closer, f, nil
-	case JSON:
-		return NewJSONReader(content, path), closer, f, nil
-	case CSV:
-		closer.Close()
-		return nil, nil, f, fmt.Errorf("sysmon: %s: %w", path, ErrCSV)
-	case EVTX:
-		if !gz {
-			st, err := file.Stat()
-			if err != nil {
-				return fail(f, fmt.Errorf("sysmon: %w", err))
-			}
-			r, err := NewEVTXReader(file, st.Size(), path)
-			if err != nil {
-				return fail(f, err)
-			}
-			return r, file, f, nil
-		}
-		return openGzippedEVTX(content, closer, path)
-	}
-	closer.Close()
-	return nil, nil, f, fmt.Errorf("sysmon: %s: unknown input format (not EVTX, XML, JSON or CSV)", path)
+// ErrTooLarge is returned (wrapped) when a gzip input decompresses to more than the cap.
+var ErrTooLarge = errors.New("decompressed input larger than the cap")
+
+// ErrNotRegular is returned (wrapped) by Open for a path that is a device, a socket or a folder: reading a
+// device such as /dev/zero would never end.
+var ErrNotRegular = errors.New("not a regular file, FIFO or link to one")
+
+// headSize is how much of the (decompressed) content Detect sees.
+const headSize = 4096
+
+// Options say how an input is opened.
+type Options struct {
+	// Format is the input format; Auto detects it from the content.
+	Format Format
+	// MaxDecompressed caps the bytes decompressed from a gzip input; 0 means DefaultMaxDecompressed.
+	MaxDecompressed int64
+	// Count, when not nil, is increased by the bytes read from the input (before decompression).
+	Count *atomic.Int64
 }
 
-func openGzippedEVTX(content io.Reader, gzCloser io.Closer, path string) (Reader, io.Closer, Format, error) {
-	defer gzCloser.Close()
-	tmp, err := os.CreateTemp("", "regasmdetect-*.evtx")
+// Input is one opened input: its format and a reader of its events. It is the one way every entry point
+// (files, folders, standard input, tests) opens an input: gzip (magic 1f 8b) is decompressed as a stream under
+// the cap, the format comes from the content unless given, and nothing is copied to a temporary file.
+type Input struct {
+	// Name names the input in errors and records.
+	Name string
+	// Format is the format read (never Auto).
+	Format Format
+	// Gzip reports whether the input was gzip-compressed.
+	Gzip bool
+	// Events reads the Sysmon events of an XML, JSON or EVTX input; nil for CSV.
+	Events Reader
+	// Text is the decompressed content of a CSV input, from its first byte; nil otherwise.
+	Text *bufio.Reader
+
+	closer io.Closer
+}
+
+// Close releases the input (the file, the decompressor).
+func (in *Input) Close() error {
+	if in.closer == nil {
+		return nil
+	}
+	err := in.closer.Close()
+	in.closer = nil
+	return err
+}
+
+// Open opens the file at path. A path that is a device, a socket or a folder fails with ErrNotRegular; a FIFO
+// (for example a shell's process substitution) is read as a stream.
+func Open(path string, opt Options) (*Input, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, EVTX, fmt.Errorf("sysmon: %s: temporary file for the decompressed EVTX: %w", path, err)
+		return nil, err
 	}
-	tc := tempCloser{tmp}
-	n, err := io.Copy(tmp, io.LimitReader(content, MaxGunzippedEVTX+1))
+	if t := st.Mode().Type(); t != 0 && t != fs.ModeNamedPipe {
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, KindOf(st.Mode()))
+	}
+	f, err := os.Open(path)
 	if err != nil {
-		tc.Close()
-		return nil, nil, EVTX, fmt.Errorf("sysmon: %s: decompressing: %w", path, err)
+		return nil, err
 	}
-	if n > MaxGunzippedEVTX {
-		tc.Close()
-		return nil, nil, EVTX, fmt.Errorf("sysmon: %s: decompressed EVTX larger than %d bytes", path, int64(MaxGunzippedEVTX))
-	}
-	r, err := NewEVTXReader(tmp, n, path)
+	in, err := NewInput(f, path, opt)
 	if err != nil {
-		tc.Close()
-		return nil, nil, EVTX, err
+		f.Close()
+		return nil, err
 	}
-	return r, tc, EVTX, nil
+	in.closer = multiCloser{in.closer, f}
+	return in, nil
+}
+
+// KindOf names the type of a file that is not a regular file, for messages: "folder", "FIFO", "device",
+// "socket", "symbolic link" or "irregular file".
+func KindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsRegular():
+		return "file"
+	}
+	return "irregular file"
+}
+
+// NewInput reads the input r, named name in errors. When r is a regular, uncompressed *os.File holding EVTX,
+// the EVTX reader reads it in place (io.ReaderAt); any other EVTX input (gzip, a pipe) is read as a stream, one
+// chunk after the other. The caller closes r; Input.Close releases what NewInput added.
+func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
+	max := opt.MaxDecompressed
+	if max <= 0 {
+		max = DefaultMaxDecompressed
+	}
+	in := &Input{Name: name, Format: opt.Format}
+	raw := r
+	if opt.Count != nil {
+		raw = countingReader{r, opt.Count}
+	}
+	br := bufio.NewReaderSize(raw, 256<<10)
+	content := br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		in.Gzip = true
+		in.closer = zr
+		content = bufio.NewReaderSize(&capReader{r: zr, left: max, max: max}, 256<<10)
+	}
+	if in.Format == Auto {
+		head, err := content.Peek(headSize)
+		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+			in.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		in.Format = Detect(head)
+	}
+	switch in.Format {
+	case XML:
+		in.Events = NewXMLReader(content, name)
+	case JSON:
+		in.Events = NewJSONReader(content, name)
+	case CSV:
+		in.Text = content
+	case EVTX:
+		var err error
+		in.Events, err = openEVTX(r, in.Gzip, content, name, opt.Count)
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+	default:
+		in.Close()
+		return nil, fmt.Errorf("%s: not a format regasmdetect reads (Sysmon XML, JSON lines, EVTX or Splunk CSV)", name)
+	}
+	return in, nil
+}
+
+// openEVTX returns the EVTX reader of an input: in place for a regular uncompressed file, else as a stream.
+func openEVTX(r io.Reader, gz bool, content io.Reader, name string, count *atomic.Int64) (Reader, error) {
+	if f, ok := r.(*os.File); ok && !gz {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			var ra io.ReaderAt = f
+			if count != nil {
+				ra = countingReaderAt{f, count}
+			}
+			return NewEVTXReader(ra, st.Size(), name)
+		}
+	}
+	// The EVTX reader reads the file header, then each chunk in order: a stream serves it without a copy.
+	return NewEVTXReader(&forwardReaderAt{r: content}, -1, name)
+}
+
+// forwardReaderAt serves ReadAt calls at non-decreasing offsets from a stream, skipping the bytes between
+// them. A call behind the stream's position fails.
+type forwardReaderAt struct {
+	r   io.Reader
+	off int64
+}
+
+func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.off {
+		return 0, fmt.Errorf("read at offset %d behind the stream's position %d", off, f.off)
+	}
+	if off > f.off {
+		n, err := io.CopyN(io.Discard, f.r, off-f.off)
+		f.off += n
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := io.ReadFull(f.r, p)
+	f.off += int64(n)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// capReader fails with ErrTooLarge once more than max bytes would be read from r.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, c.max)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingReaderAt struct {
+	r io.ReaderAt
+	n *atomic.Int64
+}
+
+func (c countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 type multiCloser []io.Closer
@@ -103,20 +251,12 @@ type multiCloser []io.Closer
 func (m multiCloser) Close() error {
 	var first error
 	for _, c := range m {
+		if c == nil {
+			continue
+		}
 		if err := c.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
-}
-
-// tempCloser closes and removes a temporary file.
-type tempCloser struct{ f *os.File }
-
-func (t tempCloser) Close() error {
-	err := t.f.Close()
-	if rerr := os.Remove(t.f.Name()); err == nil {
-		err = rerr
-	}
-	return err
 }

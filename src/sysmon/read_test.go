@@ -49,12 +49,12 @@ func readAllErrs(t testing.TB, r Reader) ([]cim.Process, []*RecordError) {
 func openShared(t testing.TB, rel string) (Reader, Format) {
 	t.Helper()
 	path := shared.Path(t, rel)
-	r, c, f, err := Open(path, Auto)
+	in, err := Open(path, Options{})
 	if err != nil {
 		t.Fatalf("Open(%s): %v", rel, err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return r, f
+	t.Cleanup(func() { in.Close() })
+	return in.Events, in.Format
 }
 
 // The counts of sysmon-cim.md §4.1 and the shared data README.

@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"fmt"
+
+	"context"
+	"regasmdetect/src/engine"
+	"strings"
+	"testing"
+
+	"regasmdetect/src/splunkd"
+)
+
+// TestRejectedBodyIsDrained sends, in lock-step over real pipes, bodies whose header is rejected (a column
+// named twice): the command must read the whole request before it answers, so that splunkd's write of the body
+// never meets a closed pipe, for a body read in line and for one read by the parallel reader.
+func TestRejectedBodyIsDrained(t *testing.T) {
+	for _, size := range []int{512 << 10, 8 << 20} {
+		var b strings.Builder
+		b.WriteString("_time,Processes.dest,Processes.dest\n")
+		for b.Len() < size {
+			b.WriteString("1700000000,WKS-0001.corp.example,WKS-0001.corp.example\n")
+		}
+		s, err := splunkd.Start(context.Background(), splunkd.Process{Binary: bin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Execute([]byte(b.String()), true)
+		tr, cerr := s.Close()
+		if err != nil {
+			t.Fatalf("%d-byte body: %v (splunkd could not write the request, or read no reply)", b.Len(), err)
+		}
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		clean(t, tr)
+		if !strings.Contains(rep.Error(), `column "Processes.dest" twice`) || !rep.Finished() || tr.ExitCode != 1 {
+			t.Errorf("%d-byte body: reply %s, exit %d", b.Len(), rep.Raw, tr.ExitCode)
+		}
+	}
+}
+
+// TestCutCrossProduct: a record with 300 dest and 300 user values falls into 90,000 groups, more than
+// engine.MaxCombinations; the result keeps the first 65,536 and the final reply says so in a WARN message,
+// whether the map phase ran or not.
+func TestCutCrossProduct(t *testing.T) {
+	var dests, users []string
+	for i := 0; i < 300; i++ {
+		dests = append(dests, fmt.Sprintf("WKS-%03d", i))
+		users = append(users, fmt.Sprintf("CORP\\u%03d", i))
+	}
+	records := &splunkd.Table{
+		Fields: []string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user", "Processes.parent_process",
+			"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id"},
+		Rows: [][][]string{{{"1700000000"}, {"regasm.exe"}, dests, users, {"regasm.exe /U a.dll"}, {"cmd.exe"}, {"cmd.exe /c x"}, {"1"}, {"2"}}},
+	}
+	for _, plan := range []splunkd.Plan{{}, {Indexers: 2}} {
+		res, err := splunkd.Search(context.Background(), bin, nil, records, plan)
+		if err != nil {
+			t.Fatalf("plan %+v: %v", plan, err)
+		}
+		clean(t, res.Reduce)
+		if n := len(res.Table.Rows); n != engine.MaxCombinations {
+			t.Errorf("plan %+v: %d rows, want %d", plan, n, engine.MaxCombinations)
+		}
+		msgs := res.Reduce.Replies[len(res.Reduce.Replies)-1].Messages()
+		if len(msgs) != 1 || !strings.HasPrefix(msgs[0], "WARN: regasmdetect: 1 matching records had more than 65536 combinations") {
+			t.Errorf("plan %+v: messages %q, want one WARN about the cut cross product", plan, msgs)
+		}
+	}
+}
+
+// TestRecordPosingAsPartial: raw records that carry the map phase's columns, without this search's mark or
+// with another search's, are raw records: a notepad.exe record with regasmdetect_count=999 does not become a
+// detection, and one without the plain by-field columns does not fail the search.
+func TestRecordPosingAsPartial(t *testing.T) {
+	records := splunkd.Single(
+		[]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user", "Processes.parent_process",
+			"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id",
+			"dest", "user", "parent_process", "process_name", "process", "process_id", "parent_process_id",
+			"regasmdetect_count", "regasmdetect_search"},
+		[][]string{
+			{"1700000000", "notepad.exe", "h", "u", "p", "n", "c", "1", "2", "h", "u", "p", "n", "c", "1", "2", "999", ""},
+			{"1700000001", "notepad.exe", "h", "u", "p", "n", "c", "1", "2", "h", "u", "p", "n", "c", "1", "2", "999", "1700000000.41"},
+			{"1700000002", "notepad.exe", "h", "u", "p", "n", "c", "1", "2", "", "", "", "", "", "", "", "5", ""},
+			{"1700000003", "RegAsm.exe", "h", "u", "p", "n", "c", "1", "2", "", "", "", "", "", "", "", "7", ""},
+		})
+	for _, plan := range []splunkd.Plan{{}, {Indexers: 2}} {
+		res, err := splunkd.Search(context.Background(), bin, nil, records, plan)
+		if err != nil {
+			t.Fatalf("plan %+v: %v", plan, err)
+		}
+		clean(t, res.Reduce)
+		got := render(res.Table)
+		want := "dest,user,parent_process,process_name,process,process_id,parent_process_id,count,firstTime,lastTime\nh,u,p,n,c,1,2,1,1700000003,1700000003\n"
+		if got != want {
+			t.Errorf("plan %+v: result\n%s\nwant\n%s", plan, got, want)
+		}
+	}
+}
