@@ -282,6 +282,10 @@ func NewChannel() string {
 // URL returns the event endpoint the exporter posts to.
 func (e *Exporter) URL() string { return e.url }
 
+// PlainHTTP reports whether the exporter posts over plain http (Config.AllowHTTP with an http:// URL): the
+// token and the events then travel in clear text, which the caller should say.
+func (e *Exporter) PlainHTTP() bool { return strings.HasPrefix(e.url, "http://") }
+
 // Channel returns the acknowledgement channel, "" without UseAck.
 func (e *Exporter) Channel() string { return e.channel }
 

@@ -127,7 +127,7 @@ func (f *fakeHEC) config() Config {
 		AllowHTTP: true,
 		Token:     testToken,
 		Timeout:   2 * time.Second,
-		Backoff: export.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
+		Backoff:   export.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
 	}
 }
 

@@ -204,7 +204,7 @@ const maxReply = 64 << 10
 type attemptTransport struct {
 	base http.RoundTripper
 
-	mu sync.Mutex
+	mu  sync.Mutex
 	ctx context.Context
 	got seen
 }
