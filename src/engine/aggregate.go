@@ -66,6 +66,7 @@ type Partial struct {
 	First, Last float64
 	HasTime     bool
 	Annotations [][][]byte
+	Ext         []AggState // per values/dc/earliest/latest aggregate of a CompileSearch detection, in order
 }
 
 // Row is one output row.
@@ -75,6 +76,7 @@ type Row struct {
 	First, Last float64 // min and max _time; meaningful when HasTime
 	HasTime     bool
 	Annotations [][]string // per AnnotateFields entry, distinct values in byte order (at most MaxAnnotations)
+	Ext         []AggState // per values/dc/earliest/latest aggregate (CompileSearch detections), in order
 }
 
 type group struct {
@@ -84,6 +86,7 @@ type group struct {
 	hasTime     bool
 	seen        uint64 // the record sequence number that last counted in this group
 	ann         [][]string
+	ext         []AggState
 }
 
 // Aggregator filters, groups and counts records of one detection. It is not safe for concurrent use.
@@ -98,6 +101,7 @@ type Aggregator struct {
 	idx    []int      // odometer over the by-fields' values
 	byVals [][][]byte // the by-fields' values of the current record (filled when null)
 	fill   [][]byte
+	tvals  [][]byte // the one value of the _time by-field (a bucket), reused
 }
 
 // NewAggregator returns an empty aggregator.
@@ -109,6 +113,7 @@ func (c *Detection) NewAggregator(o Options) *Aggregator {
 		idx:    make([]int, len(c.by)),
 		byVals: make([][][]byte, len(c.by)),
 		fill:   [][]byte{[]byte(o.FillNullValue)},
+		tvals:  [][]byte{make([]byte, 0, 24)},
 	}
 }
 
@@ -161,9 +166,17 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		return false
 	}
 	a.stats.Matched++
+	t, hasTime := parseTime(r.time)
 	combos := 1
 	for i, sl := range a.c.by {
 		vs := r.values(sl)
+		if sl == timeSlot {
+			vs = nil
+			if hasTime {
+				a.tvals[0] = a.c.timeBucket(a.tvals[0], t)
+				vs = a.tvals
+			}
+		}
 		if len(vs) == 0 {
 			if !a.opts.FillNull {
 				a.stats.NullDropped++
@@ -179,7 +192,6 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		a.stats.Truncated++
 		combos = MaxCombinations
 	}
-	t, hasTime := parseTime(r.time)
 	a.seq++
 	for n := 0; n < combos; n++ {
 		g := a.lookup(a.byVals, a.idx)
@@ -188,6 +200,9 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 			g.count++
 			if hasTime {
 				g.addTime(t, t)
+			}
+			if a.c.nExt > 0 {
+				a.addExt(g, r, t, hasTime)
 			}
 		}
 		if a.opts.Annotate {
@@ -243,7 +258,7 @@ func (a *Aggregator) lookup(vals [][][]byte, idx []int) *group {
 		key[i] = string(vals[i][idx[i]])
 	}
 	a.index[string(buf)] = len(a.groups)
-	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann))})
+	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
 	return &a.groups[len(a.groups)-1]
 }
 
@@ -313,7 +328,7 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 	}
 	for i, v := range p.Key {
 		if len(v) == 0 && !a.opts.FillNull {
-			return fmt.Errorf("engine: partial key value %d (%s) is empty", i, a.c.fields[a.c.by[i]])
+			return fmt.Errorf("engine: partial key value %d (%s) is empty", i, a.c.ByFields()[i])
 		}
 	}
 	if p.Count == 0 {
@@ -323,6 +338,9 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 		if math.IsNaN(p.First) || math.IsInf(p.First, 0) || math.IsNaN(p.Last) || math.IsInf(p.Last, 0) || p.First > p.Last {
 			return fmt.Errorf("engine: partial time range %v..%v is invalid", p.First, p.Last)
 		}
+	}
+	if len(p.Ext) != 0 && len(p.Ext) != a.c.nExt {
+		return fmt.Errorf("engine: partial has %d aggregate states, want %d", len(p.Ext), a.c.nExt)
 	}
 	if len(p.Annotations) != 0 && len(p.Annotations) != len(a.c.ann) {
 		return fmt.Errorf("engine: partial has %d annotation lists, want %d", len(p.Annotations), len(a.c.ann))
@@ -347,6 +365,7 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 			}
 		}
 	}
+	a.mergeExt(g, p.Ext)
 	return nil
 }
 
@@ -375,7 +394,7 @@ func (a *Aggregator) Rows() []Row {
 	rows := make([]Row, len(a.groups))
 	for i := range a.groups {
 		g := &a.groups[i]
-		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime, Ext: cloneExt(g.ext)}
 		if a.opts.Annotate {
 			row.Annotations = make([][]string, len(g.ann))
 			for j, vs := range g.ann {
@@ -393,4 +412,11 @@ func (a *Aggregator) Reset() {
 	clear(a.index)
 	a.groups = a.groups[:0]
 	a.stats = Stats{}
+}
+
+func newExt(n int) []AggState {
+	if n == 0 {
+		return nil
+	}
+	return make([]AggState, n)
 }

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"regasmdetect/src/escu"
+	"regasmdetect/src/spl"
 	"regasmdetect/src/tstats"
 )
 
@@ -55,6 +56,11 @@ type Detection struct {
 	countName string
 	firstName string
 	lastName  string
+
+	generic bool          // compiled by CompileSearch
+	aggs    []aggSpec     // the aggregates in search order
+	nExt    int           // number of values/dc/earliest/latest aggregates
+	post    *spl.Pipeline // the SPL after tstats (CompileSearch), nil when none
 }
 
 type nodeKind uint8
@@ -89,6 +95,9 @@ func Compile(d *escu.Detection) (*Detection, error) {
 	}
 	c := &Detection{src: d, search: s}
 	if err := c.checkShape(); err != nil {
+		return nil, fmt.Errorf("engine: detection %q: %w", d.Name, err)
+	}
+	if err := c.compileAggs(); err != nil {
 		return nil, fmt.Errorf("engine: detection %q: %w", d.Name, err)
 	}
 	slots := map[string]int{}
@@ -136,7 +145,16 @@ func Compile(d *escu.Detection) (*Detection, error) {
 
 func (c *Detection) checkShape() error {
 	s := c.search
+	if s.Post != "" {
+		return fmt.Errorf("unsupported commands after tstats (%.40q): compile the expanded search with CompileSearch", s.Post)
+	}
+	if s.Span != "" {
+		return fmt.Errorf("unsupported by _time span=%s: compile the expanded search with CompileSearch", s.Span)
+	}
 	for _, a := range s.Aggregates {
+		if !(a.Func == "count" || (a.Func == "min" || a.Func == "max") && a.Field == "_time") {
+			return fmt.Errorf("unsupported aggregate %s(%s): only count, min(_time) and max(_time)", a.Func, a.Field)
+		}
 		var dst *string
 		switch a.Func {
 		case "count":
@@ -269,6 +287,10 @@ func (c *Detection) Fields() []string { return append([]string(nil), c.fields...
 func (c *Detection) ByFields() []string {
 	out := make([]string, len(c.by))
 	for i, sl := range c.by {
+		if sl == timeSlot {
+			out[i] = "_time"
+			continue
+		}
 		out[i] = c.fields[sl]
 	}
 	return out
@@ -288,6 +310,9 @@ func (c *Detection) AnnotateFields() []string {
 // (count, firstTime, lastTime for ESCU searches); with o.Annotate also the annotate fields, risk_score and
 // risk_message. There is never a risk_object column.
 func (c *Detection) Columns(o Options) []string {
+	if c.generic {
+		return c.TstatsColumns()
+	}
 	cols := c.ByFields()
 	cols = append(cols, c.countName, c.firstName, c.lastName)
 	if o.Annotate {
@@ -340,7 +365,7 @@ func (c *Detection) RiskMessage(row *Row) string {
 
 func (c *Detection) tokenValue(tok string, row *Row) string {
 	for i, sl := range c.by {
-		if c.fields[sl] == tok && i < len(row.Key) {
+		if sl != timeSlot && c.fields[sl] == tok && i < len(row.Key) {
 			return row.Key[i]
 		}
 	}

@@ -41,6 +41,8 @@ type Detection struct {
 
 	// Source names where the detection was read from (a file path or "embedded:<file>"); not part of the YAML.
 	Source string `yaml:"-"`
+
+	fileStem string // the stem of the checkout file it was read from
 }
 
 // Tags is the tags block. Risk fields (impact, confidence, risk_score, message, observable) were tags from

@@ -118,7 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 		fmt.Fprintf(fs.Output(), `Usage: regasmdetect scan [flags] PATH...
 
 Runs ESCU detections over Sysmon process-creation events (EventID 1) in files and folders (walked
-recursively): Splunk XmlWinEventLog lines or pretty XML, JSON lines (EVTX-rendered, OTRF/nxlog flat,
+recursively; links to files are followed, links to folders reported and not followed; FIFOs and devices in a
+folder reported and not read): Splunk XmlWinEventLog lines or pretty XML, JSON lines (EVTX-rendered, OTRF/nxlog flat,
 winlogbeat), binary .evtx, CSV exported from Splunk with Endpoint.Processes fields; any of them gzip-compressed.
 PATH "-" reads standard input. Prints the rows the Splunk search returns for the same events.
 

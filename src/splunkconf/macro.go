@@ -137,20 +137,68 @@ func validMacroName(s string) bool {
 	return true
 }
 
+// Macro is one macro definition, as a macros.conf stanza or an ESCU macro YAML file holds it.
+type Macro struct {
+	// Args are the argument names, in order; their number is the N of the stanza name "name(N)".
+	Args []string
+	// Definition is the text the call expands to, with each "$arg$" replaced by the argument.
+	Definition string
+	// IsEval marks an eval-based definition (iseval = true), which is not supported.
+	IsEval bool
+	// Where names the definition in errors ("[name(1)] (line 3)", "macros/name.yml").
+	Where string
+}
+
+// MacroSource finds the definition of a macro by its stanza name: "name" without arguments, "name(N)" with N.
+// ok is false when the source has no such macro; err reports a malformed definition.
+type MacroSource interface {
+	Macro(stanza string) (m Macro, ok bool, err error)
+}
+
+// Macro implements MacroSource for a macros.conf: the stanza, its "args" and "definition" keys and
+// "iseval".
+func (f *File) Macro(stanza string) (Macro, bool, error) {
+	st := f.Stanza(stanza)
+	if st == nil {
+		return Macro{}, false, nil
+	}
+	where := fmt.Sprintf("[%s] (line %d)", stanza, st.Line)
+	def, ok := st.Get("definition")
+	if !ok {
+		return Macro{}, false, fmt.Errorf("macro %s has no definition", where)
+	}
+	names, err := st.macroArgs()
+	if err != nil {
+		return Macro{}, false, err
+	}
+	v, _ := st.Get("iseval")
+	return Macro{Args: names, Definition: def, IsEval: isTrue(v), Where: where}, true, nil
+}
+
 // Expand returns search with every macro call replaced by its definition from f, a macros.conf, repeatedly
-// until no call is left: `name` uses stanza [name], `name(a, b)` uses [name(2)], whose "args" key names the
-// arguments; each "$arg$" in the definition is replaced by the argument as written, everywhere (even inside
-// quotes), in one pass. Eval-based macros (iseval = true) are not supported. Errors name the macro and the
-// chain of definitions it was found in.
+// until no call is left. See ExpandWith.
 func (f *File) Expand(search string) (string, error) {
-	out, err := f.expand(search, 0)
+	return ExpandWith(search, f)
+}
+
+// ExpandWith returns search with every macro call replaced by its definition from src, repeatedly until no
+// call is left, as Splunk expands search macros (macros.conf.spec, "[<STANZA_NAME>]" and "definition"):
+// `name` uses the macro "name", `name(a, b)` uses "name(2)" (overloads by argument count are distinct
+// macros); each "$arg$" in the definition is replaced by the argument as written, "globally in the string,
+// even inside quotation marks", in one pass, so an argument's own "$x$" is not substituted again; macros inside
+// double-quoted values are not expanded ("The Splunk platform does not expand macros when they are inside
+// quoted values"). Arguments are split at commas outside double quotes and parentheses and trimmed of white
+// space; their quotes are kept. Eval-based macros (iseval = true) are not supported. Errors name the macro and
+// the chain of definitions it was found in.
+func ExpandWith(search string, src MacroSource) (string, error) {
+	out, err := expand(search, src, 0)
 	if err != nil {
 		return "", fmt.Errorf("splunkconf: expand macros: %w", err)
 	}
 	return out, nil
 }
 
-func (f *File) expand(search string, depth int) (string, error) {
+func expand(search string, src MacroSource, depth int) (string, error) {
 	if depth > maxMacroDepth {
 		return "", fmt.Errorf("macros nested more than %d deep (a macro calls itself?)", maxMacroDepth)
 	}
@@ -164,11 +212,11 @@ func (f *File) expand(search string, depth int) (string, error) {
 	var b strings.Builder
 	last := 0
 	for _, call := range calls {
-		def, err := f.definition(call)
+		def, err := definition(src, call)
 		if err != nil {
 			return "", err
 		}
-		def, err = f.expand(def, depth+1)
+		def, err = expand(def, src, depth+1)
 		if err != nil {
 			return "", fmt.Errorf("in `%s`: %w", call.StanzaName(), err)
 		}
@@ -181,34 +229,29 @@ func (f *File) expand(search string, depth int) (string, error) {
 }
 
 // definition returns the definition of one call with its arguments substituted.
-func (f *File) definition(call MacroCall) (string, error) {
+func definition(src MacroSource, call MacroCall) (string, error) {
 	name := call.StanzaName()
-	st := f.Stanza(name)
-	if st == nil {
-		return "", fmt.Errorf("macro `%s` is not defined (no stanza [%s])", name, name)
-	}
-	def, ok := st.Get("definition")
-	if !ok {
-		return "", fmt.Errorf("macro [%s] (line %d) has no definition", name, st.Line)
-	}
-	if v, _ := st.Get("iseval"); isTrue(v) {
-		return "", fmt.Errorf("macro [%s] (line %d): iseval macros are not supported", name, st.Line)
-	}
-	names, err := st.macroArgs()
+	m, ok, err := src.Macro(name)
 	if err != nil {
 		return "", err
 	}
-	if len(names) != len(call.Args) {
-		return "", fmt.Errorf("macro [%s] (line %d) declares %d argument names, called with %d", name, st.Line, len(names), len(call.Args))
+	if !ok {
+		return "", fmt.Errorf("macro `%s` is not defined (no stanza [%s])", name, name)
 	}
-	if len(names) == 0 {
-		return def, nil
+	if m.IsEval {
+		return "", fmt.Errorf("macro %s: iseval macros are not supported", m.Where)
 	}
-	values := make(map[string]string, len(names))
-	for i, n := range names {
+	if len(m.Args) != len(call.Args) {
+		return "", fmt.Errorf("macro %s declares %d argument names, called with %d", m.Where, len(m.Args), len(call.Args))
+	}
+	if len(m.Args) == 0 {
+		return m.Definition, nil
+	}
+	values := make(map[string]string, len(m.Args))
+	for i, n := range m.Args {
 		values[n] = call.Args[i]
 	}
-	return substitute(def, values), nil
+	return substitute(m.Definition, values), nil
 }
 
 // MacroArgs returns the argument names of a macros.conf stanza (its "args" key, comma separated), checking

@@ -1,325 +1,315 @@
 package sysmon
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
-	"strconv"
+	"runtime"
+	"sync"
 
 	"regasmdetect/src/cim"
-
-	"www.velocidex.com/golang/evtx"
+	"regasmdetect/src/evtx"
 )
 
-// EVTX layout constants (Microsoft's MS-EVEN6 format as documented by libevtx).
-const (
-	evtxChunkSize       = 0x10000
-	evtxChunkHeaderSize = 0x200
-	evtxMinRecordSize   = 24
-)
+// evtxChunkSize is the size of every EVTX chunk.
+const evtxChunkSize = evtx.ChunkSize
 
-var chunkMagic = []byte("ElfChnk\x00")
-
-// dict is the part of the EVTX library's ordered dictionary that we use.
-type dict interface {
-	Get(key string) (interface{}, bool)
-	Keys() []string
-}
-
-// evtxReader reads an EVTX file chunk by chunk: one 64 KiB chunk in memory at a time. Each chunk's header and
-// data checksums are verified before the library parses it; a chunk that fails is one RecordError and the
-// following chunks are still read. The library runs under recover, so a malformed chunk cannot crash us.
+// evtxReader reads an EVTX stream chunk by chunk with the evtx package. With one worker it decodes each chunk
+// in Next; with more, one goroutine reads chunks in file order, workers decode and map them in parallel, and
+// Next hands their results out in file order: the same records, errors and counts as with one worker. Memory
+// is bounded by the chunks in flight (two per worker, 64 KiB each, plus their records).
 type evtxReader struct {
-	r       io.ReaderAt
-	size    int64
-	source  string
-	ev      *event
-	stats   Stats
-	first   int64 // offset of the first chunk
-	chunk   int   // index of the next chunk to load
-	nchunks int
-	buf     []byte
-	records []*evtx.EventRecord
-	next    int
+	source string
+	rd     *evtx.Reader
+	stats  Stats
+
+	// one worker: decoded in Next
+	seq *evtxWorker
+	buf []byte
+
+	// several workers
+	order chan *evtxBatch // batches in file order, each filled when its done channel closes
+	free  chan *evtxBatch
+	quit  chan struct{}
+	once  sync.Once
+
+	cur  *evtxBatch // the batch being handed out
+	next int
+	eof  bool
 }
 
-// NewEVTXReader returns a Reader of the EVTX file r of size bytes; source names it in errors and records. It
-// fails when the file header is not an EVTX header. r is read at increasing offsets only (the header, then each
-// chunk in order), so a stream can serve it; size < 0 means unknown: chunks are read until the end of r.
+// evtxBatch is one chunk and what came out of it.
+type evtxBatch struct {
+	index int
+	off   int64
+	buf   []byte
+	err   error // reading the chunk failed (truncated or I/O); it is the last batch
+	items []evtxItem
+	procs []cim.Process
+	tail  evtxItem // counts after the last item
+	done  chan struct{}
+}
+
+// evtxItem is one thing Next returns: a process creation (proc ≥ 0) or an error, with the events seen since
+// the previous item, counted when it is handed out.
+type evtxItem struct {
+	proc   int
+	err    error
+	events int64
+	other  int64
+}
+
+// evtxWorker decodes chunks; each worker has its own decoder and event.
+type evtxWorker struct {
+	source string
+	dec    *evtx.Decoder
+	ev     *event
+}
+
+// NewEVTXReader returns a Reader of the EVTX file r of size bytes; source names it in errors and records. r is
+// read at increasing offsets only (the header, then each chunk in order), as a stream (see NewEVTXStream);
+// size < 0 means unknown: chunks are read until the end of r.
 func NewEVTXReader(r io.ReaderAt, size int64, source string) (Reader, error) {
-	var hdr [128]byte
-	if _, err := r.ReadAt(hdr[:], 0); err != nil {
-		return nil, fmt.Errorf("sysmon: %s: reading the EVTX file header: %w", source, err)
-	}
-	if !bytes.Equal(hdr[:8], evtxMagic) {
-		return nil, fmt.Errorf("sysmon: %s: not an EVTX file (no ElfFile magic)", source)
-	}
-	major, minor := binary.LittleEndian.Uint16(hdr[38:]), binary.LittleEndian.Uint16(hdr[36:])
-	if major != 3 || minor > 2 {
-		return nil, fmt.Errorf("sysmon: %s: unsupported EVTX version %d.%d", source, major, minor)
-	}
-	first := int64(binary.LittleEndian.Uint16(hdr[40:])) // header block size, 4096
-	if first < 128 {
-		first = 4096
-	}
-	n := 0
 	if size < 0 {
-		n = math.MaxInt
-	} else if size > first {
-		n = int((size - first + evtxChunkSize - 1) / evtxChunkSize)
+		size = math.MaxInt64
 	}
-	return &evtxReader{r: r, size: size, source: source, ev: newEvent(), first: first, nchunks: n,
-		buf: make([]byte, evtxChunkSize)}, nil
+	return NewEVTXStream(io.NewSectionReader(r, 0, size), source)
+}
+
+// NewEVTXStream returns a Reader of the EVTX stream r (a file, a decompressing reader, a pipe): chunks are read
+// in order, never sought, and decoded on every core. It fails when the stream does not start with an EVTX file
+// header. Each chunk's header and records checksums are checked; a chunk that fails, and each event record that
+// cannot be decoded, is one *RecordError naming the chunk and its offset, and reading goes on with the next
+// record or chunk. 64 KiB blocks without a chunk signature (unused space) are skipped silently, since the file
+// header's chunk count goes stale in files copied from a live system. Call Close (the returned Reader is an
+// io.Closer) to stop early; reading to io.EOF stops the workers too.
+func NewEVTXStream(r io.Reader, source string) (Reader, error) {
+	return newEVTXReader(r, source, runtime.GOMAXPROCS(0))
+}
+
+func newEVTXReader(r io.Reader, source string, workers int) (*evtxReader, error) {
+	rd, err := evtx.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("sysmon: %s: %w", source, err)
+	}
+	x := &evtxReader{source: source, rd: rd}
+	if workers <= 1 {
+		x.seq = newEVTXWorker(source)
+		x.buf = make([]byte, evtxChunkSize)
+		x.cur = &evtxBatch{}
+		return x, nil
+	}
+	inFlight := 2 * workers
+	x.order = make(chan *evtxBatch, inFlight)
+	x.free = make(chan *evtxBatch, inFlight)
+	x.quit = make(chan struct{})
+	jobs := make(chan *evtxBatch, inFlight)
+	for i := 0; i < inFlight; i++ {
+		x.free <- &evtxBatch{buf: make([]byte, evtxChunkSize)}
+	}
+	go x.produce(jobs)
+	for i := 0; i < workers; i++ {
+		go func() {
+			w := newEVTXWorker(source)
+			for b := range jobs {
+				w.decode(b)
+				close(b.done)
+			}
+		}()
+	}
+	return x, nil
+}
+
+func newEVTXWorker(source string) *evtxWorker {
+	return &evtxWorker{source: source, dec: evtx.NewDecoder(), ev: newEvent()}
+}
+
+// produce reads chunks in file order and queues each one for a worker and for Next.
+func (x *evtxReader) produce(jobs chan<- *evtxBatch) {
+	defer close(jobs)
+	defer close(x.order)
+	for {
+		var b *evtxBatch
+		select {
+		case b = <-x.free:
+		case <-x.quit:
+			return
+		}
+		b.index, b.off, b.err = x.rd.Next(b.buf)
+		b.done = make(chan struct{})
+		select {
+		case x.order <- b:
+		case <-x.quit:
+			return
+		}
+		if b.err != nil {
+			close(b.done) // nothing to decode; Next reports the error or the end
+			return
+		}
+		jobs <- b
+	}
+}
+
+// Close stops the workers; the Reader returns io.EOF afterwards.
+func (x *evtxReader) Close() error {
+	if x.quit != nil {
+		x.once.Do(func() { close(x.quit) })
+	}
+	x.eof = true
+	return nil
 }
 
 func (x *evtxReader) Stats() Stats { return x.stats }
 
-func (x *evtxReader) chunkErr(i int, off int64, format string, args ...any) error {
-	x.stats.Errors++
-	return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %s", i, off, fmt.Sprintf(format, args...)), evtx: true}
-}
-
-// loadChunk reads, checks and parses chunk i into x.records.
-func (x *evtxReader) loadChunk(i int) error {
-	off := x.first + int64(i)*evtxChunkSize
-	n, err := x.r.ReadAt(x.buf, off)
-	if n < evtxChunkSize {
-		if err == nil || err == io.EOF {
-			if x.size < 0 && n == 0 {
-				x.nchunks = x.chunk // the end of a stream
-				return nil
-			}
-			if allZero(x.buf[:n]) {
-				return nil
-			}
-			return x.chunkErr(i, off, "truncated: %d of %d bytes", n, evtxChunkSize)
-		}
-		return fmt.Errorf("sysmon: %s: reading chunk %d at offset %d: %w", x.source, i, off, err)
-	}
-	b := x.buf
-	if !bytes.Equal(b[:8], chunkMagic) {
-		// Unused space: zeros, or slack left by Windows after the last chunk (the file header's chunk count
-		// is not reliable in files copied from a live system), so it is skipped silently as Windows does.
-		return nil
-	}
-	h := crc32.NewIEEE()
-	h.Write(b[:120])
-	h.Write(b[128:evtxChunkHeaderSize])
-	if got, want := h.Sum32(), binary.LittleEndian.Uint32(b[124:]); got != want {
-		return x.chunkErr(i, off, "header checksum %08x, want %08x", got, want)
-	}
-	free := binary.LittleEndian.Uint32(b[48:])
-	if free < evtxChunkHeaderSize || free > evtxChunkSize {
-		return x.chunkErr(i, off, "free space offset %d out of range", free)
-	}
-	if got, want := crc32.ChecksumIEEE(b[evtxChunkHeaderSize:free]), binary.LittleEndian.Uint32(b[52:]); got != want {
-		return x.chunkErr(i, off, "event records checksum %08x, want %08x", got, want)
-	}
-	var ch evtx.ChunkHeader
-	if err := binary.Read(bytes.NewReader(b), binary.LittleEndian, &ch); err != nil {
-		return x.chunkErr(i, off, "header: %v", err)
-	}
-	if ch.LastEventRecNumber < ch.FirstEventRecNumber ||
-		ch.LastEventRecNumber-ch.FirstEventRecNumber >= evtxChunkSize/evtxMinRecordSize {
-		return x.chunkErr(i, off, "record numbers %d to %d out of range", ch.FirstEventRecNumber, ch.LastEventRecNumber)
-	}
-	c := &evtx.Chunk{Header: ch, Offset: 0, Fd: bytes.NewReader(b)}
-	recs, perr := parseChunk(c)
-	if perr != nil {
-		return x.chunkErr(i, off, "%v", perr)
-	}
-	x.records, x.next = recs, 0
-	if want := int(ch.LastEventRecNumber - ch.FirstEventRecNumber + 1); len(recs) < want {
-		return x.chunkErr(i, off, "%d of %d records unreadable", want-len(recs), want)
-	}
-	return nil
-}
-
-// parseChunk runs the library's chunk parser, turning a panic into an error.
-func parseChunk(c *evtx.Chunk) (recs []*evtx.EventRecord, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			recs, err = nil, fmt.Errorf("malformed binary XML: %v", r)
-		}
-	}()
-	return c.Parse(0)
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func (x *evtxReader) Next(p *cim.Process) error {
 	for {
-		if x.next >= len(x.records) {
-			x.records, x.next = nil, 0
-			if x.chunk >= x.nchunks {
-				return io.EOF
+		if x.eof {
+			return io.EOF
+		}
+		b := x.cur
+		if b != nil && x.next < len(b.items) {
+			it := &b.items[x.next]
+			x.next++
+			x.stats.Events += it.events
+			x.stats.Other += it.other
+			if it.err != nil {
+				x.stats.Errors++
+				return it.err
 			}
-			i := x.chunk
-			x.chunk++
-			if err := x.loadChunk(i); err != nil {
-				return err
-			}
-			continue
+			*p = b.procs[it.proc]
+			x.stats.ProcessCreations++
+			return nil
 		}
-		rec := x.records[x.next]
-		x.records[x.next] = nil
-		x.next++
-		x.stats.Events++
-		x.ev.reset()
-		if err := x.convert(rec); err != nil {
-			x.stats.Errors++
-			return &RecordError{Source: x.source, Record: int64(rec.Header.RecordID), Err: err, evtx: true}
+		if b != nil {
+			x.stats.Events += b.tail.events
+			x.stats.Other += b.tail.other
+			b.tail = evtxItem{}
 		}
-		if !x.ev.isProcessCreation() {
-			x.stats.Other++
-			continue
+		if err := x.advance(); err != nil {
+			return err
 		}
-		bracePrefix(x.ev, sProcessGUID)
-		bracePrefix(x.ev, sParentProcessGUID)
-		x.ev.finish()
-		Map(x.ev.get, p)
-		p.Source, p.Record = x.source, int64(rec.Header.RecordID)
-		x.stats.ProcessCreations++
-		return nil
 	}
 }
 
-// convert stores the kept fields of a parsed record into x.ev.
-func (x *evtxReader) convert(rec *evtx.EventRecord) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed event: %v", r)
+// advance moves to the next chunk's batch. It returns io.EOF at the end, a *RecordError for a truncated last
+// chunk, or another error when the input cannot be read.
+func (x *evtxReader) advance() error {
+	var b *evtxBatch
+	if x.seq != nil {
+		b = x.cur
+		b.buf = x.buf
+		b.index, b.off, b.err = x.rd.Next(b.buf)
+		if b.err == nil {
+			x.seq.decode(b)
 		}
-	}()
-	root, ok := rec.Event.(dict)
-	if !ok {
-		return errors.New("event is not an XML element")
-	}
-	evAny, _ := root.Get("Event")
-	evd, ok := evAny.(dict)
-	if !ok {
-		return errors.New("no <Event> element")
-	}
-	sysAny, _ := evd.Get("System")
-	sys, ok := sysAny.(dict)
-	if !ok {
-		return errors.New("no <System> element")
-	}
-	e := x.ev
-	x.put(sProvider, path(sys, "Provider", "Name"))
-	if v, ok := sys.Get("EventID"); ok {
-		if d, ok := v.(dict); ok {
-			v, _ = d.Get("Value")
+	} else {
+		if x.cur != nil && x.cur.buf != nil {
+			x.free <- x.cur // room for the producer, whose free list had it
 		}
-		x.put(sEventID, v)
-	}
-	x.put(sRecordID, path(sys, "EventRecordID"))
-	x.put(sComputer, path(sys, "Computer"))
-	x.put(sChannel, path(sys, "Channel"))
-	x.put(sUserID, path(sys, "Security", "UserID"))
-	if t, ok := path(sys, "TimeCreated", "SystemTime").(float64); ok && !math.IsNaN(t) && !math.IsInf(t, 0) &&
-		t > -1e11 && t < 1e11 {
-		ms := filetimeMillis(t)
-		e.begin(sTimeCreated)
-		e.buf = strconv.AppendInt(e.buf, ms/1000, 10)
-		e.buf = append(e.buf, '.', byte('0'+ms/100%10), byte('0'+ms/10%10), byte('0'+ms%10))
-		e.end(sTimeCreated)
-	}
-	dataAny, _ := evd.Get("EventData")
-	if data, ok := dataAny.(dict); ok {
-		if arr, ok := path(data, "Data").([]interface{}); ok {
-			// Not normalised by the library yet: [{Name, Value}, ...].
-			for _, it := range arr {
-				if d, ok := it.(dict); ok {
-					if name, ok := path(d, "Name").(string); ok {
-						x.put(dataSlot([]byte(name)), path(d, "Value"))
-					}
-				}
-			}
-		} else {
-			for _, k := range data.Keys() {
-				if s := dataSlot([]byte(k)); s >= 0 {
-					v, _ := data.Get(k)
-					x.put(s, v)
-				}
-			}
+		x.cur = nil
+		var ok bool
+		if b, ok = <-x.order; !ok {
+			x.eof = true
+			return io.EOF
 		}
+		<-b.done
+		x.cur = b
+	}
+	x.next = 0
+	if b.err != nil {
+		x.eof = true
+		x.Close()
+		if b.err == io.EOF {
+			return io.EOF
+		}
+		if errors.Is(b.err, evtx.ErrTruncated) {
+			x.stats.Errors++
+			return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %w", b.index, b.off, b.err), evtx: true}
+		}
+		return fmt.Errorf("sysmon: %s: %w", x.source, b.err)
 	}
 	return nil
 }
 
-// filetimeMillis turns the library's float epoch seconds (a FILETIME divided by 10^7 in float64) into epoch
-// milliseconds, truncating. The float is accurate to about a microsecond.
-func filetimeMillis(t float64) int64 {
-	ticks := int64(math.Round(t * 1e7)) // 100 ns units
-	ms := ticks / 10000
-	if ticks%10000 < 0 {
-		ms--
-	}
-	return ms
-}
-
-// path walks nested dictionaries.
-func path(d dict, keys ...string) interface{} {
-	var v interface{} = d
-	for _, k := range keys {
-		dd, ok := v.(dict)
-		if !ok {
-			return nil
+// decode decodes chunk b.buf into b.items and b.procs.
+func (w *evtxWorker) decode(b *evtxBatch) {
+	b.items, b.procs, b.tail = b.items[:0], b.procs[:0], evtxItem{}
+	if _, err := w.dec.Reset(b.buf); err != nil {
+		if !errors.Is(err, evtx.ErrNoChunk) {
+			b.items = append(b.items, evtxItem{proc: -1, err: w.chunkErr(b, err)})
 		}
-		v, _ = dd.Get(k)
+		return
 	}
-	return v
+	for {
+		rec, err := w.dec.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			var e *evtx.Error
+			if errors.As(err, &e) && e.Record != 0 {
+				b.tail.events++ // a bad event is an event
+			}
+			b.tail.proc, b.tail.err = -1, w.chunkErr(b, err)
+			b.items = append(b.items, b.tail)
+			b.tail = evtxItem{}
+			continue
+		}
+		b.tail.events++
+		if !w.convert(rec) {
+			b.tail.other++
+			continue
+		}
+		b.procs = append(b.procs, cim.Process{})
+		p := &b.procs[len(b.procs)-1]
+		Map(w.ev.get, p)
+		p.Source, p.Record = w.source, int64(rec.ID)
+		b.tail.proc = len(b.procs) - 1
+		b.items = append(b.items, b.tail)
+		b.tail = evtxItem{}
+	}
 }
 
-// put stores a library value as text.
-func (x *evtxReader) put(s slot, v interface{}) {
-	if s < 0 || v == nil {
-		return
+// chunkErr turns a decoding error into a RecordError naming the chunk, its offset in the file and the byte in
+// the chunk.
+func (w *evtxWorker) chunkErr(b *evtxBatch, err error) error {
+	var e *evtx.Error
+	if errors.As(err, &e) {
+		return &RecordError{Source: w.source, Record: int64(e.Record), evtx: true,
+			Err: fmt.Errorf("chunk %d at offset %d, byte %d: %s", b.index, b.off, e.Offset, e.Msg)}
 	}
-	e := x.ev
-	e.begin(s)
-	switch v := v.(type) {
-	case string:
-		e.buf = append(e.buf, v...)
-	case uint8:
-		e.buf = strconv.AppendUint(e.buf, uint64(v), 10)
-	case uint16:
-		e.buf = strconv.AppendUint(e.buf, uint64(v), 10)
-	case uint32:
-		e.buf = strconv.AppendUint(e.buf, uint64(v), 10)
-	case uint64:
-		e.buf = strconv.AppendUint(e.buf, v, 10)
-	case int8:
-		e.buf = strconv.AppendInt(e.buf, int64(v), 10)
-	case int16:
-		e.buf = strconv.AppendInt(e.buf, int64(v), 10)
-	case int32:
-		e.buf = strconv.AppendInt(e.buf, int64(v), 10)
-	case int64:
-		e.buf = strconv.AppendInt(e.buf, v, 10)
-	case int:
-		e.buf = strconv.AppendInt(e.buf, int64(v), 10)
-	case float64:
-		e.buf = strconv.AppendFloat(e.buf, v, 'f', -1, 64)
-	case float32:
-		e.buf = strconv.AppendFloat(e.buf, float64(v), 'f', -1, 32)
-	case bool:
-		e.buf = strconv.AppendBool(e.buf, v)
-	default:
-		e.span[s] = [2]int32{-1, -1} // a structure where text was expected: leave the field null
-		return
+	return &RecordError{Source: w.source, evtx: true, Err: fmt.Errorf("chunk %d at offset %d: %w", b.index, b.off, err)}
+}
+
+// evtxSlots maps the System fields of a record to event slots.
+var evtxSlots = [...]struct {
+	f evtx.Field
+	s slot
+}{
+	{evtx.Provider, sProvider}, {evtx.EventID, sEventID}, {evtx.EventRecordID, sRecordID},
+	{evtx.Computer, sComputer}, {evtx.Channel, sChannel}, {evtx.UserID, sUserID},
+	{evtx.TimeCreated, sTimeCreated},
+}
+
+// convert stores the kept fields of rec into w.ev and reports whether it is a process creation, ready for Map.
+func (w *evtxWorker) convert(rec *evtx.Record) bool {
+	e := w.ev
+	e.reset()
+	for _, fs := range evtxSlots {
+		if v, ok := rec.Field(fs.f); ok {
+			e.set(fs.s, v)
+		}
 	}
-	e.end(s)
+	for i := 0; i < rec.NumData(); i++ {
+		name, v := rec.Data(i)
+		e.set(dataSlot(name), v)
+	}
+	if !e.isProcessCreation() {
+		return false
+	}
+	bracePrefix(e, sProcessGUID)
+	bracePrefix(e, sParentProcessGUID)
+	e.finish()
+	return true
 }

@@ -13,6 +13,7 @@
 package tstats
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -33,8 +34,15 @@ type Search struct {
 	Datamodel  string      // "Endpoint"
 	Dataset    string      // "Processes"
 	Where      Expr        // nil when the search has no where clause
-	By         []string    // by-fields as written ("Processes.dest")
-	Pipeline   []string    // the macros after tstats, without backquotes ("drop_dm_object_name(Processes)")
+	By         []string    // by-fields as written ("Processes.dest", or "_time" for time buckets)
+	Span       string      // the span= of the by clause as written ("1h"), "" when none
+	// SpanSeconds is Span in seconds; 0 when there is no span.
+	SpanSeconds int64
+	Pipeline    []string // the macros after tstats, without backquotes ("drop_dm_object_name(Processes)")
+	// Post is the text from the first pipe followed by a command (not a macro) to the end, such as
+	// "| rename \"Processes.*\" as * | where ..."; "" when the search has none. PostOffset is its byte offset.
+	Post       string
+	PostOffset int
 }
 
 // ByFields returns the by-fields without the "Processes." prefix.
@@ -54,10 +62,10 @@ type Option struct {
 	Macro bool
 }
 
-// Aggregate is one statistic: count, or min/max of _time.
+// Aggregate is one statistic: count, or min/max/values/dc/distinct_count/earliest/latest of a field.
 type Aggregate struct {
-	Func  string // "count", "min" or "max"
-	Field string // "" for count, "_time" for min and max
+	Func  string // "count", "min", "max", "values", "dc", "distinct_count", "earliest" or "latest", lower case
+	Field string // "" for count, else "_time" or the field as written ("Processes.process")
 	As    string // the "as" name, "" when none
 }
 
@@ -187,9 +195,15 @@ func (s *Search) String() string {
 	}
 	if len(s.By) > 0 {
 		b.WriteString(" by " + strings.Join(s.By, " "))
+		if s.Span != "" {
+			b.WriteString(" span=" + s.Span)
+		}
 	}
 	for _, p := range s.Pipeline {
 		b.WriteString(" | `" + p + "`")
+	}
+	if s.Post != "" {
+		b.WriteString(" " + s.Post)
 	}
 	return b.String()
 }
@@ -240,4 +254,35 @@ func ParseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, &strconv.NumError{Func: "ParseBool", Num: s, Err: strconv.ErrSyntax}
+}
+
+// ParseSpan reads a bin span of the by clause: an integer followed by a unit, s/sec/secs/second/seconds,
+// m/min/mins/minute/minutes, h/hr/hrs/hour/hours, d/day/days (Search Reference, bin, "span"). A span without a
+// unit is seconds. Months, weeks, subseconds and log spans are not supported.
+func ParseSpan(s string) (int64, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 9 {
+		return 0, fmt.Errorf("unsupported span %q: want an integer and a unit (s, m, h, d)", s)
+	}
+	n, _ := strconv.ParseInt(s[:i], 10, 64)
+	var unit int64
+	switch strings.ToLower(s[i:]) {
+	case "", "s", "sec", "secs", "second", "seconds":
+		unit = 1
+	case "m", "min", "mins", "minute", "minutes":
+		unit = 60
+	case "h", "hr", "hrs", "hour", "hours":
+		unit = 3600
+	case "d", "day", "days":
+		unit = 86400
+	default:
+		return 0, fmt.Errorf("unsupported span unit in %q (s, m, h, d)", s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("span %q is not positive", s)
+	}
+	return n * unit, nil
 }

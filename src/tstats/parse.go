@@ -116,6 +116,11 @@ func (p *parser) options(s *Search) error {
 	}
 }
 
+// aggFuncs are the supported tstats statistical functions (Search Reference, tstats, "Statistical functions";
+// Stats functions, "values(<value>)", "dc(<value>)", "earliest(<value>)", "latest(<value>)").
+var aggFuncs = map[string]bool{"count": true, "min": true, "max": true, "values": true, "dc": true,
+	"distinct_count": true, "earliest": true, "latest": true}
+
 func (p *parser) aggregates(s *Search) error {
 	for {
 		t := p.peek()
@@ -127,30 +132,36 @@ func (p *parser) aggregates(s *Search) error {
 			continue
 		}
 		if t.kind != tkWord {
-			return p.errAt(t, "unsupported tstats argument: want an aggregate (count, min(_time), max(_time))")
+			return p.errAt(t, "unsupported tstats argument: want an aggregate (count, min, max, values, dc, distinct_count, earliest, latest)")
 		}
 		p.next()
 		var a Aggregate
-		switch fn := strings.ToLower(t.text); fn {
-		case "count":
+		fn := strings.ToLower(t.text)
+		if !aggFuncs[fn] {
+			return p.errAt(t, "unsupported aggregate %q (supported: count, min, max, values, dc, distinct_count, earliest, latest)", t.text)
+		}
+		a.Func = fn
+		if fn == "count" {
 			if p.peek().kind == tkLParen {
 				return p.errAt(p.peek(), "unsupported aggregate count(field): only count")
 			}
-			a.Func = fn
-		case "min", "max":
-			if p.next().kind != tkLParen {
-				return p.errAt(t, "unsupported aggregate %q: want %s(_time)", t.text, fn)
+		} else {
+			if l := p.next(); l.kind != tkLParen {
+				return p.errAt(l, "missing \"(\" after aggregate %q", t.text)
 			}
 			f := p.next()
-			if f.kind != tkWord || f.text != "_time" {
-				return p.errAt(f, "unsupported aggregate field: only %s(_time)", fn)
+			if f.kind != tkWord && f.kind != tkString {
+				return p.errAt(f, "missing field in %s(...)", fn)
+			}
+			if f.text != "_time" {
+				if err := p.field(f, fn+"()"); err != nil {
+					return err
+				}
 			}
 			if r := p.next(); r.kind != tkRParen {
-				return p.errAt(r, "missing \")\" after %s(_time", fn)
+				return p.errAt(r, "missing \")\" after %s(%s", fn, f.text)
 			}
-			a.Func, a.Field = fn, "_time"
-		default:
-			return p.errAt(t, "unsupported aggregate %q (supported: count, min(_time), max(_time))", t.text)
+			a.Field = f.text
 		}
 		if p.isWord(p.peek(), "as") {
 			p.next()
@@ -371,6 +382,7 @@ func (p *parser) inList(field token) (Expr, error) {
 
 func (p *parser) byFields(s *Search) error {
 	seen := map[string]bool{}
+	var spanTok token
 	for {
 		t := p.peek()
 		if t.kind == tkComma && len(s.By) > 0 {
@@ -381,13 +393,30 @@ func (p *parser) byFields(s *Search) error {
 			break
 		}
 		if p.peekAt(1).kind == tkEq {
-			return p.errAt(t, "unsupported by-clause option %q (span and other options are not supported)", t.text)
+			if !strings.EqualFold(t.text, "span") {
+				return p.errAt(t, "unsupported by-clause option %q (only span)", t.text)
+			}
+			if s.Span != "" {
+				return p.errAt(t, "span given twice")
+			}
+			spanTok = t
+			p.next()
+			p.next()
+			v := p.next()
+			if v.kind != tkWord && v.kind != tkString {
+				return p.errAt(v, "missing value after \"span=\"")
+			}
+			secs, err := ParseSpan(v.text)
+			if err != nil {
+				return p.errAt(v, "%v", err)
+			}
+			s.Span, s.SpanSeconds = v.text, secs
+			continue
 		}
-		if t.text == "_time" {
-			return p.errAt(t, "unsupported by-field _time (time buckets are not supported)")
-		}
-		if err := p.field(t, "by"); err != nil {
-			return err
+		if t.text != "_time" {
+			if err := p.field(t, "by"); err != nil {
+				return err
+			}
 		}
 		if seen[t.text] {
 			return p.errAt(t, "duplicate by-field %q", t.text)
@@ -398,6 +427,9 @@ func (p *parser) byFields(s *Search) error {
 	}
 	if len(s.By) == 0 {
 		return p.errAt(p.peek(), "missing field after \"by\"")
+	}
+	if s.Span != "" && !seen["_time"] {
+		return p.errAt(spanTok, "span=%s without _time in the by clause", s.Span)
 	}
 	return nil
 }
@@ -415,7 +447,10 @@ func (p *parser) pipeline(s *Search) error {
 		}
 		m := p.next()
 		if m.kind != tkMacro {
-			return p.errAt(m, "unsupported command after tstats (only the drop_dm_object_name, security_content_ctime and filter macros)")
+			// A command: it and everything after it is the post-tstats pipeline, parsed by the caller.
+			s.Post = strings.TrimSpace(p.src[t.pos:])
+			s.PostOffset = t.pos
+			return nil
 		}
 		name := strings.TrimSpace(m.text)
 		switch {

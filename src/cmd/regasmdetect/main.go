@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"regasmdetect/src/catalog"
 	"regasmdetect/src/command"
 	"regasmdetect/src/escu"
 	"regasmdetect/src/scan"
@@ -38,6 +39,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 		go func() { <-ctx.Done(); stop() }()
 		return scan.MainContext(ctx, args[1:], stdin, stdout, stderr)
+	case "escu":
+		return catalog.Main(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "regasmdetect %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
