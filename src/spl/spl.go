@@ -60,7 +60,7 @@ type LookupTable struct {
 	MinMatches    int             // min_matches (default 0)
 	DefaultMatch  string          // default_match, used when fewer than MinMatches rows match
 	HasDefault    bool            // default_match is set
-	MaxMatches    int             // max_matches (default 1000)
+	MaxMatches    int             // max_matches (Knowledge Manager Manual, "Add field matching rules": default 100)
 }
 
 // LookupSource resolves a lookup name to its table.
