@@ -17,7 +17,7 @@ import (
 // when it has several values, null when absent); a string that parses as a number compares and computes as a
 // number. Decisions where the documentation is silent (docs/escu.md): logic is three-valued (a comparison with
 // null is null, NOT null is null, AND/OR as in SQL, where keeps only true); a predicate (comparison, match,
-// like) over a multivalue holds when it holds for any value; string functions map over the values.
+// like) over a multivalue holds when it holds for any value; string functions and '.' map over the values.
 
 type vkind uint8
 
@@ -316,7 +316,19 @@ func (e arithExpr) eval(r Row) (value, error) {
 		return null, nil
 	}
 	if e.op == '.' {
-		return strV(a.str() + b.str()), nil
+		if a.k != vMV && b.k != vMV {
+			return strV(a.str() + b.str()), nil
+		}
+		var out []string
+		for _, x := range a.strs() {
+			for _, y := range b.strs() {
+				out = append(out, x+y)
+			}
+		}
+		return fieldV(out), nil
+	}
+	if a.k == vMV || b.k == vMV {
+		return null, nil // arithmetic on a multivalue: null (our decision, docs/escu.md)
 	}
 	x, okx := a.num()
 	y, oky := b.num()

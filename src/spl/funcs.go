@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,13 +31,17 @@ var functions = map[string]funcSpec{
 	// lower(X), upper(X): case conversion; over a multivalue, each value.
 	"lower": {1, 1, tStr, func(a []value) (value, error) { return mapStr(a[0], strings.ToLower), nil }},
 	"upper": {1, 1, tStr, func(a []value) (value, error) { return mapStr(a[0], strings.ToUpper), nil }},
-	// len(X): the number of characters.
-	"len": {1, 1, tNum, func(a []value) (value, error) {
-		switch a[0].k {
-		case vNull:
+	// len(X): the number of characters (of each value of a multivalue).
+	"len": {1, 1, tAny, func(a []value) (value, error) {
+		if a[0].k == vMV {
+			out := make([]string, len(a[0].mv))
+			for i, v := range a[0].mv {
+				out[i] = strconv.Itoa(utf8.RuneCountInString(v))
+			}
+			return value{k: vMV, mv: out}, nil
+		}
+		if a[0].k == vNull {
 			return null, nil
-		case vMV:
-			return null, fmt.Errorf("len() of a multivalue field is not supported")
 		}
 		return numV(float64(utf8.RuneCountInString(a[0].str()))), nil
 	}},
@@ -48,19 +53,20 @@ var functions = map[string]funcSpec{
 	"substr": {2, 3, tStr, substrFn},
 	// replace(X, REGEX, REPLACEMENT): every match replaced, \1..\9 referring to groups.
 	"replace": {3, 3, tStr, replaceFn},
-	// split(X, DELIM): a multivalue of the parts.
+	// split(X, DELIM): a multivalue of the parts (of each value in turn, for a multivalue).
 	"split": {2, 2, tAny, func(a []value) (value, error) {
 		if a[0].k == vNull || a[1].k == vNull {
 			return null, nil
-		}
-		if a[0].k == vMV {
-			return null, fmt.Errorf("split() of a multivalue field is not supported")
 		}
 		d := a[1].str()
 		if d == "" {
 			return null, fmt.Errorf("split() with an empty delimiter is not supported")
 		}
-		return fieldV(strings.Split(a[0].str(), d)), nil
+		var parts []string
+		for _, v := range a[0].strs() {
+			parts = append(parts, strings.Split(v, d)...)
+		}
+		return fieldV(parts), nil
 	}},
 	// mvcount(X): the number of values, NULL for NULL.
 	"mvcount": {1, 1, tNum, func(a []value) (value, error) {

@@ -211,3 +211,19 @@ func splitCommands(text string) ([]segment, error) {
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
+
+// Filters reports whether a command of the pipeline can drop results: search (other than "search *"), where,
+// regex or dedup.
+func (p *Pipeline) Filters() bool {
+	for _, c := range p.Commands {
+		switch c := c.(type) {
+		case *searchCmd:
+			if _, all := c.expr.(fTrue); !all {
+				return true
+			}
+		case *whereCmd, *regexCmd, *dedupCmd:
+			return true
+		}
+	}
+	return false
+}
