@@ -62,11 +62,18 @@ func refLex(s string) ([]refTok, error) {
 			out = append(out, refTok{s: b.String(), quoted: true})
 			i = j + 1
 		default:
+			// Unquoted words: a backslash escapes a backslash or a quote (Search Manual, "Search command
+			// primer": a file path D:\Digital\RTFM is written D:\\Digital\\RTFM).
+			var b strings.Builder
 			j := i
 			for j < len(rs) && !unicode.IsSpace(rs[j]) && !strings.ContainsRune("()=,\"", rs[j]) && !(rs[j] == '!' && j+1 < len(rs) && rs[j+1] == '=') {
+				if rs[j] == '\\' && j+1 < len(rs) && (rs[j+1] == '\\' || rs[j+1] == '"') {
+					j++
+				}
+				b.WriteRune(rs[j])
 				j++
 			}
-			out = append(out, refTok{s: string(rs[i:j])})
+			out = append(out, refTok{s: b.String()})
 			i = j
 		}
 	}

@@ -119,6 +119,7 @@ func TestCompileSearchErrors(t *testing.T) {
 		{"| tstats count" + from + " | `drop_dm_object_name(Processes)`", "is not expanded"},
 		{"| tstats count" + from + " | stats count", `unsupported command "stats"`},
 		{"| tstats count" + from + " | where", "where without an expression"},
+		{"| tstats count" + from + " by _time Processes.dest", "without span="},
 	}
 	for _, tt := range tests {
 		_, err := CompileSearch(&escu.Detection{Name: "g"}, tt.search, Env{})
@@ -181,6 +182,12 @@ func TestGenericSeedSameRows(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rows[0], rows[1]) || len(rows[0]) != 2 {
 		t.Errorf("strict %v\ngeneric %v", rows[0], rows[1])
+	}
+	if v, ok := gen.FillNullValue(); !ok || v != "null" {
+		t.Errorf("FillNullValue() = %q, %v; want null from the built-in summariesonly macro", v, ok)
+	}
+	if _, ok := strict.FillNullValue(); ok {
+		t.Error("the unexpanded seed has no fillnull_value option")
 	}
 	res, err := gen.Results(rows[1], spl.RunOptions{})
 	if err != nil {
