@@ -29,9 +29,14 @@ const (
 
 // Config is what the flags say.
 type Config struct {
-	Paths       []string
-	Detections  []string
-	InputFormat string
+	Paths      []string
+	Detections []string
+	// DetectionSpec is --detection as given ("all", or a comma list); ESCU is --escu (a security_content
+	// checkout, "" for the embedded detections); Story is --story.
+	DetectionSpec string
+	ESCU          string
+	Story         string
+	InputFormat   string
 	// MaxDecompressed caps the bytes decompressed from each gzip input (--max-decompressed).
 	MaxDecompressed int64
 	Format          string
@@ -47,10 +52,22 @@ type Config struct {
 
 // Main runs the scan subcommand and returns the exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return MainContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// MainContext is Main under ctx: when ctx ends (the program passes a context that SIGINT and SIGTERM cancel),
+// the scan stops between files and the export stops sending; the account of every event is still printed and
+// the exit status is ExitErrors.
+func MainContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitClean
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
+		return ExitErrors
+	}
+	receivers, err := newReceivers(cfg, stderr) // token, URL and CA checked before the scan
 	if err != nil {
 		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 		return ExitErrors
@@ -60,25 +77,28 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 		return ExitErrors
 	}
-	ctx := context.Background()
 	s.scanAll(ctx, stdin)
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		fmt.Fprintf(stderr, "regasmdetect scan: interrupted (%v): the scan stopped early, its rows are incomplete\n", context.Cause(ctx))
+	}
 	results := s.results()
 	if err := write(stdout, cfg, results); err != nil {
 		fmt.Fprintf(stderr, "regasmdetect scan: write output: %v\n", err)
 		return ExitErrors
 	}
 	exportFailed := false
-	if cfg.Export.enabled() {
-		if err := exportResults(ctx, cfg, results, stderr); err != nil {
+	if len(receivers) > 0 {
+		if err := exportResults(ctx, cfg, receivers, results, stderr); err != nil {
 			fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 			exportFailed = true
 		}
 	}
 	s.summary()
 	switch {
-	case s.inputErrors > 0 || exportFailed:
+	case s.inputErrors > 0 || exportFailed || interrupted:
 		return ExitErrors
-	case cfg.FailOnHit && hits(results) > 0:
+	case cfg.FailOnHit && hits(cfg, results) > 0:
 		return ExitDetected
 	}
 	return ExitClean
@@ -88,7 +108,9 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("regasmdetect scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &Config{}
-	detection := fs.String("detection", escu.Default, "embedded detection(s) to run, comma-separated, or \"all\"")
+	detection := fs.String("detection", escu.Default, "detection(s) to run: file stems, comma-separated, or \"all\" (embedded, or of --escu)")
+	fs.StringVar(&cfg.ESCU, "escu", "", "run the Endpoint.Processes tstats detections of this security_content checkout (detections/, macros/, lookups/)")
+	fs.StringVar(&cfg.Story, "story", "", "with --escu: run the runnable detections of this analytic story")
 	fs.StringVar(&cfg.InputFormat, "input-format", "auto", "input format: auto, xml, json, evtx, csv")
 	maxGz := fs.String("max-decompressed", "16GiB", "largest size a gzip input may decompress to (bytes, or with KiB, MiB, GiB); a larger one is an error")
 	fs.StringVar(&cfg.Format, "format", "table", "output format: table, csv, json, jsonl")
@@ -123,20 +145,21 @@ Flags:
 		fs.Usage()
 		return nil, errors.New("no PATH given")
 	}
-	if *detection == "all" {
-		cfg.Detections = escu.Names()
-	} else {
+	cfg.DetectionSpec = strings.TrimSpace(*detection)
+	if cfg.DetectionSpec != "all" {
 		for _, d := range strings.Split(*detection, ",") {
 			if d = strings.TrimSpace(d); d != "" {
-				if _, err := escu.Lookup(d); err != nil {
-					return nil, fmt.Errorf("--detection: %w", err)
+				if cfg.ESCU == "" {
+					if _, err := escu.Lookup(d); err != nil {
+						return nil, fmt.Errorf("--detection: %w", err)
+					}
 				}
 				cfg.Detections = append(cfg.Detections, d)
 			}
 		}
-	}
-	if len(cfg.Detections) == 0 {
-		return nil, errors.New("--detection names no detection")
+		if len(cfg.Detections) == 0 {
+			return nil, errors.New("--detection names no detection")
+		}
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "fillnull-value" {
@@ -211,16 +234,14 @@ func CTime(t float64, loc *time.Location) string {
 // result is one detection's rows.
 type result struct {
 	det  *engine.Detection
+	stem string // the detection's file stem, for the detection column
 	opts engine.Options
 	rows []engine.Row
 }
 
-func hits(rs []result) int {
-	n := 0
-	for _, r := range rs {
-		n += len(r.rows)
-	}
-	return n
+// hits counts the output rows (after each detection's SPL pipeline).
+func hits(cfg *Config, rs []result) int {
+	return len(render(cfg, rs).rows)
 }
 
 // isTerminal reports whether w is a terminal.
