@@ -36,8 +36,8 @@ func TestGenericAggregates(t *testing.T) {
 		{fields{"process_name": {"CMD.EXE"}, "dest": {"h1"}, "process": {"a"}, "process_id": {"2"}, "user": {"u1"}}, "7200"},
 		{fields{"process_name": {"cmd.exe"}, "dest": {"h1"}, "process": {"c"}, "process_id": {"2"}}, "7250"},
 		{fields{"process_name": {"cmd.exe"}, "dest": {"h1"}, "process_id": {"3"}, "user": {"u3"}}, "10800"}, // next hour
-		{fields{"process_name": {"cmd.exe"}, "dest": {"h1"}}, "not a time"},                                // no bucket: dropped
-		{fields{"process_name": {"other.exe"}, "dest": {"h1"}, "process": {"z"}}, "7200"},                  // filtered
+		{fields{"process_name": {"cmd.exe"}, "dest": {"h1"}}, "not a time"},                                 // no bucket: dropped
+		{fields{"process_name": {"other.exe"}, "dest": {"h1"}, "process": {"z"}}, "7200"},                   // filtered
 	}
 	a := c.NewAggregator(Options{})
 	r := c.NewRecord()
