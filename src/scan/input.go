@@ -8,10 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
-	"unsafe"
 
 	"regasmdetect/src/cim"
 	"regasmdetect/src/cimcsv"
@@ -32,8 +30,7 @@ type scanner struct {
 	opts   engine.Options
 	aggs   []*engine.Aggregator
 	recs   []*engine.Record
-	slots  [][]cim.Field // per detection, per engine slot: the CIM field (-1 if the mapping has none)
-	tbuf   []byte
+	slots  []cim.Slots   // per detection: the CIM field of each engine slot
 	format sysmon.Format // --input-format
 
 	inputErrors int64 // files that could not be read and records that could not be read
@@ -61,13 +58,7 @@ func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("detection %s: %w", name, err)
 		}
-		slots := make([]cim.Field, len(det.Fields()))
-		for i, f := range det.Fields() {
-			slots[i] = -1
-			if cf, ok := cim.FieldByName(f); ok {
-				slots[i] = cf
-			}
-		}
+		slots := cim.SlotsFor(det.Fields())
 		s.dets = append(s.dets, det)
 		s.aggs = append(s.aggs, det.NewAggregator(s.opts))
 		s.recs = append(s.recs, det.NewRecord())
@@ -275,31 +266,22 @@ func (u *invalidUTF8) report(s *scanner, name, unit string) {
 
 func validUTF8(p *cim.Process) bool {
 	for _, v := range p.Values {
-		if !utf8.ValidString(v) {
+		if !utf8.Valid(v) {
 			return false
 		}
 	}
 	return true
 }
 
-// feedProcess adds p to every detection and reports whether any matched.
+// feedProcess adds p to every detection and reports whether any matched. The values go to the engine's slots
+// as they are, and _time as a number.
 func (s *scanner) feedProcess(p *cim.Process) bool {
 	matched := false
-	if p.HasTime {
-		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
-	}
 	for i, rec := range s.recs {
 		rec.Reset()
-		for slot, f := range s.slots[i] {
-			if f < 0 {
-				continue
-			}
-			if v := p.Values[f]; v != "" {
-				rec.Add(slot, unsafe.Slice(unsafe.StringData(v), len(v)))
-			}
-		}
+		s.slots[i].Fill(rec, p)
 		if p.HasTime {
-			rec.SetTime(s.tbuf)
+			rec.SetTimeValue(p.Time)
 		}
 		if s.aggs[i].Add(rec) {
 			s.matched.Add(1)

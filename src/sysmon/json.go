@@ -77,8 +77,7 @@ func (j *jsonReader) Next(p *cim.Process) error {
 		}
 		bracePrefix(ev, sProcessGUID)
 		bracePrefix(ev, sParentProcessGUID)
-		ev.finish()
-		Map(ev.get, p)
+		Map(ev, p)
 		p.Source, p.Record = j.source, j.lr.line
 		j.stats.ProcessCreations++
 		return nil

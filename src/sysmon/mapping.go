@@ -1,6 +1,7 @@
 package sysmon
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"time"
@@ -14,10 +15,10 @@ const Unknown = "unknown"
 // VendorProduct is the constant vendor_product of Sysmon events.
 const VendorProduct = "Microsoft Sysmon"
 
-// Map is the one place where Sysmon EventID 1 fields become Endpoint.Processes fields. get returns a raw field
-// by its Sysmon name ("" when absent): the EventData names (Image, ParentImage, CommandLine, User, ...), and
-// Computer, UserID (System/Security/@UserID), TimeCreated (System/TimeCreated/@SystemTime, RFC 3339, or decimal
-// epoch seconds) and UtcTime. Map fills p.Values and p.Time/p.HasTime; it leaves p.Source and p.Record alone.
+// Map is the one place where Sysmon EventID 1 fields become Endpoint.Processes fields. It reads the raw fields
+// of e by slot: the EventData fields (Image, ParentImage, CommandLine, User, ...), and Computer, UserID
+// (System/Security/@UserID), TimeCreated (System/TimeCreated/@SystemTime, RFC 3339, or decimal epoch seconds)
+// and UtcTime. Map resets p and fills its values and p.Time/p.HasTime; the caller sets p.Source and p.Record.
 //
 // The rules, with their sources, are in docs/sysmon-mapping.md. In short: values are taken as they are (case
 // kept, user as DOMAIN\name); process_name and parent_process_name are the basenames of Image and ParentImage,
@@ -25,86 +26,86 @@ const VendorProduct = "Microsoft Sysmon"
 // data model does; dest, user, process, parent_process, process_name, parent_process_name, original_file_name
 // and parent_user become "unknown" when empty, as the data model's calculated fields do; the ids, GUIDs,
 // hashes, user_id, paths and process_current_directory stay null ("") when absent.
-func Map(get func(name string) string, p *cim.Process) {
-	v := &p.Values
-	image, parentImage := get("Image"), get("ParentImage")
-	cmd, parentCmd := get("CommandLine"), get("ParentCommandLine")
+func Map(e *event, p *cim.Process) {
+	p.Reset()
+	image, parentImage := e.raw(sImage), e.raw(sParentImage)
+	cmd, parentCmd := e.raw(sCommandLine), e.raw(sParentCommandLine)
 
-	v[cim.Action] = "allowed"
-	v[cim.VendorProduct] = VendorProduct
-	v[cim.Dest] = orUnknown(get("Computer"))
-	v[cim.User] = orUnknown(get("User"))
-	v[cim.UserID] = get("UserID")
-	v[cim.ParentUser] = orUnknown(get("ParentUser"))
+	p.SetString(cim.Action, "allowed")
+	p.SetString(cim.VendorProduct, VendorProduct)
+	setOrUnknown(p, cim.Dest, e.raw(sComputer))
+	setOrUnknown(p, cim.User, e.raw(sUser))
+	p.Set(cim.UserID, e.raw(sUserID))
+	setOrUnknown(p, cim.ParentUser, e.raw(sParentUser))
 
-	v[cim.ProcessCommandLine] = orUnknown(cmd)
-	v[cim.ProcessPath] = image
-	v[cim.ProcessExec] = Basename(image)
-	v[cim.ProcessName] = processName(Basename(image), cmd)
-	v[cim.ProcessID] = get("ProcessId")
-	v[cim.ProcessGUID] = get("ProcessGuid")
-	v[cim.ProcessHash] = get("Hashes")
-	v[cim.ProcessIntegrityLevel] = lower(get("IntegrityLevel"))
-	v[cim.ProcessCurrentDirectory] = get("CurrentDirectory")
+	setOrUnknown(p, cim.ProcessCommandLine, cmd)
+	p.Set(cim.ProcessPath, image)
+	p.Set(cim.ProcessExec, basename(image))
+	setProcessName(p, cim.ProcessName, basename(image), cmd)
+	p.Set(cim.ProcessID, e.raw(sProcessID))
+	p.Set(cim.ProcessGUID, e.raw(sProcessGUID))
+	p.Set(cim.ProcessHash, e.raw(sHashes))
+	p.Set(cim.ProcessIntegrityLevel, lower(e.raw(sIntegrityLevel)))
+	p.Set(cim.ProcessCurrentDirectory, e.raw(sCurrentDirectory))
 
-	v[cim.ParentProcess] = orUnknown(parentCmd)
-	v[cim.ParentProcessPath] = parentImage
-	v[cim.ParentProcessExec] = Basename(parentImage)
-	v[cim.ParentProcessName] = processName(Basename(parentImage), parentCmd)
-	v[cim.ParentProcessID] = get("ParentProcessId")
-	v[cim.ParentProcessGUID] = get("ParentProcessGuid")
+	setOrUnknown(p, cim.ParentProcess, parentCmd)
+	p.Set(cim.ParentProcessPath, parentImage)
+	p.Set(cim.ParentProcessExec, basename(parentImage))
+	setProcessName(p, cim.ParentProcessName, basename(parentImage), parentCmd)
+	p.Set(cim.ParentProcessID, e.raw(sParentProcessID))
+	p.Set(cim.ParentProcessGUID, e.raw(sParentProcessGUID))
 
-	ofn := get("OriginalFileName")
-	if ofn == "-" {
-		ofn = ""
+	ofn := e.raw(sOriginalFileName)
+	if string(ofn) == "-" {
+		ofn = nil
 	}
-	v[cim.OriginalFileName] = orUnknown(ofn)
+	setOrUnknown(p, cim.OriginalFileName, ofn)
 
-	p.Time, p.HasTime = 0, false
-	if ms, ok := parseTime(get("TimeCreated"), false); ok {
+	if ms, ok := parseTime(e.raw(sTimeCreated), false); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
-	} else if ms, ok := parseTime(get("UtcTime"), true); ok {
+	} else if ms, ok := parseTime(e.raw(sUtcTime), true); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
 	}
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return Unknown
+func setOrUnknown(p *cim.Process, f cim.Field, v []byte) {
+	if len(v) == 0 {
+		p.SetString(f, Unknown)
+		return
 	}
-	return s
+	p.Set(f, v)
 }
 
 // lower lower-cases s, without allocating for the integrity levels Windows writes or values already in lower
 // case.
-func lower(s string) string {
-	switch s {
+func lower(s []byte) []byte {
+	switch string(s) {
 	case "System":
-		return "system"
+		return []byte("system")
 	case "High":
-		return "high"
+		return []byte("high")
 	case "Medium":
-		return "medium"
+		return []byte("medium")
 	case "Low":
-		return "low"
+		return []byte("low")
 	case "Untrusted":
-		return "untrusted"
+		return []byte("untrusted")
 	case "AppContainer":
-		return "appcontainer"
+		return []byte("appcontainer")
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return strings.ToLower(s)
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return bytes.ToLower(s)
 		}
 	}
 	return s
 }
 
-// Basename returns what follows the last backslash of a Windows path, case kept ("C:\x\RegAsm.exe" ->
+// basename returns what follows the last backslash of a Windows path, case kept ("C:\x\RegAsm.exe" ->
 // "RegAsm.exe"); a value without a backslash is its own basename. This is what the Sysmon add-on's
 // replace(Image, "(.*\\\)(?=.*(\.\w*)$|(\w+)$)", "") yields for executable paths.
-func Basename(path string) string {
-	if i := strings.LastIndexByte(path, '\\'); i >= 0 {
+func basename(path []byte) []byte {
+	if i := bytes.LastIndexByte(path, '\\'); i >= 0 {
 		return path[i+1:]
 	}
 	return path
@@ -117,16 +118,17 @@ var (
 	unquotedName = regexp.MustCompile(`^(?:..*\\)?([^\s"]+)(\s|$)`)
 )
 
-// processName returns name when it is not empty; else the data model's parsing of the command line cmd; else
-// "unknown".
-func processName(name, cmd string) string {
-	if name != "" {
-		return name
+// setProcessName sets f to name when it is not empty; else to the data model's parsing of the command line
+// cmd; else to "unknown".
+func setProcessName(p *cim.Process, f cim.Field, name, cmd []byte) {
+	switch {
+	case len(name) > 0:
+		p.Set(f, name)
+	case len(cmd) == 0:
+		p.SetString(f, Unknown)
+	default:
+		p.SetString(f, fallbackName(string(cmd)))
 	}
-	if cmd == "" {
-		return Unknown
-	}
-	return fallbackName(cmd)
 }
 
 // fallbackName applies CIM's case() on a non-empty command line: replace(process, re, "\1") for the first
@@ -153,8 +155,9 @@ func restOfLine(s string, i int) int {
 // parseTime reads a time as epoch milliseconds, truncating finer digits. It accepts RFC 3339 with 'T' or a
 // space between date and time, any number of fractional digits, and a zone (Z or ±hh:mm); a time without a
 // zone is accepted only when assumeUTC (Sysmon's UtcTime). It also accepts decimal epoch seconds.
-func parseTime(s string, assumeUTC bool) (int64, bool) {
-	s = strings.TrimSpace(s)
+func parseTime(b []byte, assumeUTC bool) (int64, bool) {
+	s := string(trimSpace(b)) // does not allocate: s does not escape
+
 	if len(s) == 0 {
 		return 0, false
 	}

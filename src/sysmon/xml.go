@@ -169,8 +169,7 @@ func (x *xmlReader) Next(p *cim.Process) error {
 			x.stats.Other++
 			continue
 		}
-		x.ev.finish()
-		Map(x.ev.get, p)
+		Map(x.ev, p)
 		p.Source, p.Record = x.source, x.start
 		x.stats.ProcessCreations++
 		return nil
