@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/splunk/splunk-cloud-sdk-go v1.11.1
+	golang.org/x/sys v0.38.0
 	golang.org/x/term v0.37.0
 	gopkg.in/yaml.v3 v3.0.1
 	www.velocidex.com/golang/evtx v0.2.0
@@ -17,7 +18,6 @@ require (
 	github.com/hashicorp/golang-lru v0.5.4 // indirect
 	github.com/pkg/errors v0.8.1 // indirect
 	github.com/splunk/go-dependencies v1.0.1 // indirect
-	golang.org/x/sys v0.38.0 // indirect
 	golang.org/x/text v0.3.7 // indirect
 	www.velocidex.com/golang/binparsergen v0.1.1-0.20201101234514-bbdb29f9ee31 // indirect
 	www.velocidex.com/golang/go-pe v0.1.1-0.20211006062218-8f6d1ad6b2d5 // indirect
