@@ -1,5 +1,7 @@
-// Package cim names the fields of the Splunk Common Information Model data set Endpoint.Processes and holds
-// the process record that the Sysmon readers produce and the scanner feeds to the detection engine.
+// Package cim adapts Splunk Common Information Model Endpoint.Processes records to the detection engine, from
+// either source: it names the data set's fields, holds the Process record that the Sysmon readers fill (Slots
+// puts its values in an engine record by slot), and binds Splunk CSV rows of the same records (Bind, Feeder)
+// for the search command's execute bodies and the scanner's CSV exports.
 package cim
 
 import (

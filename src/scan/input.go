@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"regasmdetect/src/cim"
-	"regasmdetect/src/cimcsv"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
 	"regasmdetect/src/scpv2"
@@ -302,14 +301,14 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		s.inputError("%s: %v", name, err)
 		return
 	}
-	bindings := make([]*cimcsv.Binding, len(s.dets))
-	feeders := make([]*cimcsv.Feeder, len(s.dets))
+	bindings := make([]*cim.Binding, len(s.dets))
+	feeders := make([]*cim.Feeder, len(s.dets))
 	for i, det := range s.dets {
-		if bindings[i], err = cimcsv.Bind(det, header); err != nil {
+		if bindings[i], err = cim.Bind(det, header); err != nil {
 			s.inputError("%s: header: %v", name, err)
 			return
 		}
-		feeders[i] = cimcsv.NewFeeder(det, s.aggs[i])
+		feeders[i] = cim.NewFeeder(det, s.aggs[i])
 	}
 	shown := 0
 	var bad invalidUTF8
