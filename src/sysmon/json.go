@@ -64,13 +64,7 @@ func (j *jsonReader) Next(p *cim.Process) error {
 			return &RecordError{Source: j.source, Record: j.lr.line, Err: err}
 		}
 		ev := j.ev
-		if !ev.has(sTimeCreated) {
-			if flat := ev.raw(sTimeFlat); hasZone(flat) {
-				ev.span[sTimeCreated] = ev.span[sTimeFlat]
-			} else if ev.has(sTimestamp) {
-				ev.span[sTimeCreated] = ev.span[sTimestamp]
-			}
-		}
+		jsonTimeFallback(ev)
 		if !ev.isProcessCreation() {
 			j.stats.Other++
 			continue
@@ -81,6 +75,19 @@ func (j *jsonReader) Next(p *cim.Process) error {
 		p.Source, p.Record = j.source, j.lr.line
 		j.stats.ProcessCreations++
 		return nil
+	}
+}
+
+// jsonTimeFallback takes the event time from a flat TimeCreated that carries a zone, else from @timestamp, when
+// there is no System/TimeCreated/@SystemTime.
+func jsonTimeFallback(ev *event) {
+	if ev.has(sTimeCreated) {
+		return
+	}
+	if flat := ev.raw(sTimeFlat); hasZone(flat) {
+		ev.span[sTimeCreated] = ev.span[sTimeFlat]
+	} else if ev.has(sTimestamp) {
+		ev.span[sTimeCreated] = ev.span[sTimestamp]
 	}
 }
 
