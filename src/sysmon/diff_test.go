@@ -38,6 +38,7 @@ type refXMLEvent struct {
 		} `xml:"TimeCreated"`
 		Security struct {
 			UserID *string `xml:"UserID,attr"`
+			UserId *string `xml:"UserId,attr"` // Sysmon for Linux
 		} `xml:"Security"`
 	} `xml:"System"`
 	EventData struct {
@@ -99,7 +100,11 @@ func refXML(line []byte, ev *event) error {
 		}
 	}
 	setS(sTimeCreated, e.System.TimeCreated.SystemTime)
+	if u, l := e.System.Security.UserID, e.System.Security.UserId; u != nil && l != nil && *u != *l {
+		return errRefSkip // both spellings: the hand-written reader keeps the last, encoding/xml loses the order
+	}
 	setS(sUserID, e.System.Security.UserID)
+	setS(sUserID, e.System.Security.UserId)
 	for _, dd := range e.EventData.Data {
 		if dd.Name == nil {
 			continue

@@ -126,16 +126,31 @@ func (e *event) raw(s slot) []byte {
 	return e.buf[sp[0]:sp[1]]
 }
 
-// isProcessCreation reports whether the event is Sysmon EventID 1. The provider is Microsoft-Windows-Sysmon;
-// when a rendering has no provider, the Sysmon channel stands for it.
+// isProcessCreation reports whether the event is Sysmon EventID 1: provider Microsoft-Windows-Sysmon (Windows) or
+// Linux-Sysmon (Sysmon for Linux). When a rendering has no provider, the Sysmon channel stands for it.
 func (e *event) isProcessCreation() bool {
 	if string(trimSpace(e.raw(sEventID))) != "1" {
 		return false
 	}
 	if p := e.raw(sProvider); p != nil {
-		return string(p) == "Microsoft-Windows-Sysmon"
+		return string(p) == "Microsoft-Windows-Sysmon" || string(p) == linuxProvider
 	}
-	return string(e.raw(sChannel)) == "Microsoft-Windows-Sysmon/Operational"
+	c := e.raw(sChannel)
+	return string(c) == "Microsoft-Windows-Sysmon/Operational" || string(c) == linuxChannel
+}
+
+// The provider and channel of Sysmon for Linux, as its events carry them.
+const (
+	linuxProvider = "Linux-Sysmon"
+	linuxChannel  = "Linux-Sysmon/Operational"
+)
+
+// isLinux reports whether the event comes from Sysmon for Linux.
+func (e *event) isLinux() bool {
+	if p := e.raw(sProvider); p != nil {
+		return string(p) == linuxProvider
+	}
+	return string(e.raw(sChannel)) == linuxChannel
 }
 
 func trimSpace(b []byte) []byte {

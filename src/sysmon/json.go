@@ -406,7 +406,7 @@ func (p *jsonParser) leafSlot() slot {
 		}
 		return sNone
 	case "Security":
-		if string(key) == "UserID" {
+		if string(key) == "UserID" || string(key) == "UserId" { // UserId: Sysmon for Linux
 			return sUserID
 		}
 		return sNone

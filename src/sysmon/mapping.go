@@ -28,44 +28,64 @@ const VendorProduct = "Microsoft Sysmon"
 // hashes, user_id, paths and process_current_directory stay null ("") when absent.
 func Map(e *event, p *cim.Process) {
 	p.Reset()
-	image, parentImage := e.raw(sImage), e.raw(sParentImage)
-	cmd, parentCmd := e.raw(sCommandLine), e.raw(sParentCommandLine)
+	r := rawFields{e, e.isLinux()}
+	sep := byte('\\')
+	if r.linux {
+		sep = '/'
+	}
+	image, parentImage := r.get(sImage), r.get(sParentImage)
+	cmd, parentCmd := r.get(sCommandLine), r.get(sParentCommandLine)
 
 	p.SetString(cim.Action, "allowed")
 	p.SetString(cim.VendorProduct, VendorProduct)
-	setOrUnknown(p, cim.Dest, e.raw(sComputer))
-	setOrUnknown(p, cim.User, e.raw(sUser))
-	p.Set(cim.UserID, e.raw(sUserID))
-	setOrUnknown(p, cim.ParentUser, e.raw(sParentUser))
+	setOrUnknown(p, cim.Dest, r.get(sComputer))
+	setOrUnknown(p, cim.User, r.get(sUser))
+	p.Set(cim.UserID, r.get(sUserID))
+	setOrUnknown(p, cim.ParentUser, r.get(sParentUser))
 
 	setOrUnknown(p, cim.ProcessCommandLine, cmd)
 	p.Set(cim.ProcessPath, image)
-	p.Set(cim.ProcessExec, basename(image))
-	setProcessName(p, cim.ProcessName, basename(image), cmd)
-	p.Set(cim.ProcessID, e.raw(sProcessID))
-	p.Set(cim.ProcessGUID, e.raw(sProcessGUID))
-	p.Set(cim.ProcessHash, e.raw(sHashes))
-	p.Set(cim.ProcessIntegrityLevel, lower(e.raw(sIntegrityLevel)))
-	p.Set(cim.ProcessCurrentDirectory, e.raw(sCurrentDirectory))
+	p.Set(cim.ProcessExec, basename(image, sep))
+	setProcessName(p, cim.ProcessName, basename(image, sep), cmd)
+	p.Set(cim.ProcessID, r.get(sProcessID))
+	p.Set(cim.ProcessGUID, r.get(sProcessGUID))
+	p.Set(cim.ProcessHash, r.get(sHashes))
+	p.Set(cim.ProcessIntegrityLevel, lower(r.get(sIntegrityLevel)))
+	p.Set(cim.ProcessCurrentDirectory, r.get(sCurrentDirectory))
 
 	setOrUnknown(p, cim.ParentProcess, parentCmd)
 	p.Set(cim.ParentProcessPath, parentImage)
-	p.Set(cim.ParentProcessExec, basename(parentImage))
-	setProcessName(p, cim.ParentProcessName, basename(parentImage), parentCmd)
-	p.Set(cim.ParentProcessID, e.raw(sParentProcessID))
-	p.Set(cim.ParentProcessGUID, e.raw(sParentProcessGUID))
+	p.Set(cim.ParentProcessExec, basename(parentImage, sep))
+	setProcessName(p, cim.ParentProcessName, basename(parentImage, sep), parentCmd)
+	p.Set(cim.ParentProcessID, r.get(sParentProcessID))
+	p.Set(cim.ParentProcessGUID, r.get(sParentProcessGUID))
 
-	ofn := e.raw(sOriginalFileName)
+	ofn := r.get(sOriginalFileName)
 	if string(ofn) == "-" {
 		ofn = nil
 	}
 	setOrUnknown(p, cim.OriginalFileName, ofn)
 
-	if ms, ok := parseTime(e.raw(sTimeCreated), false); ok {
+	if ms, ok := parseTime(r.get(sTimeCreated), false); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
-	} else if ms, ok := parseTime(e.raw(sUtcTime), true); ok {
+	} else if ms, ok := parseTime(r.get(sUtcTime), true); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
 	}
+}
+
+// rawFields reads an event's raw fields for Map. Sysmon for Linux writes "-" for a value it does not have
+// (ParentImage of an orphan, Hashes, OriginalFileName, FileVersion, ...): for its events "-" is null.
+type rawFields struct {
+	e     *event
+	linux bool
+}
+
+func (r rawFields) get(s slot) []byte {
+	v := r.e.raw(s)
+	if r.linux && len(v) == 1 && v[0] == '-' {
+		return nil
+	}
+	return v
 }
 
 func setOrUnknown(p *cim.Process, f cim.Field, v []byte) {
@@ -101,11 +121,12 @@ func lower(s []byte) []byte {
 	return s
 }
 
-// basename returns what follows the last backslash of a Windows path, case kept ("C:\x\RegAsm.exe" ->
-// "RegAsm.exe"); a value without a backslash is its own basename. This is what the Sysmon add-on's
+// basename returns what follows the last separator of a path, case kept: backslash for Windows
+// ("C:\x\RegAsm.exe" -> "RegAsm.exe"), slash for Sysmon for Linux ("/usr/bin/sudo" -> "sudo"); a value without
+// one is its own basename. For Windows this is what the Sysmon add-on's
 // replace(Image, "(.*\\\)(?=.*(\.\w*)$|(\w+)$)", "") yields for executable paths.
-func basename(path []byte) []byte {
-	if i := bytes.LastIndexByte(path, '\\'); i >= 0 {
+func basename(path []byte, sep byte) []byte {
+	if i := bytes.LastIndexByte(path, sep); i >= 0 {
 		return path[i+1:]
 	}
 	return path

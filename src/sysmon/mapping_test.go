@@ -204,7 +204,7 @@ func TestBasename(t *testing.T) {
 		`C:\dir\`:                    "",
 		``:                           "",
 	} {
-		if got := string(basename([]byte(in))); got != want {
+		if got := string(basename([]byte(in), '\\')); got != want {
 			t.Errorf("Basename(%q) = %q, want %q", in, got, want)
 		}
 	}
