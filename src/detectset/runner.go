@@ -64,7 +64,7 @@ func (r *Runner) Aggregator(i int) *engine.Aggregator { return r.aggs[i] }
 func (r *Runner) Flush() {
 	for i, a := range r.aggs {
 		if n := r.total - r.passed[i]; n > 0 {
-			a.AddStats(engine.Stats{Records: n})
+			_ = a.AddStats(engine.Stats{Records: n}) // cannot overflow: n records were seen
 			r.passed[i] = r.total
 		}
 	}
@@ -134,7 +134,11 @@ func (r *Runner) feed(d int, rec *Record) bool {
 			er.Add(slot, v)
 		}
 	}
-	er.SetTime(rec.time)
+	if rec.hasNum {
+		er.SetTimeValue(rec.tnum)
+	} else {
+		er.SetTime(rec.time)
+	}
 	r.passed[d]++
 	return r.aggs[d].Add(er)
 }

@@ -13,7 +13,6 @@ import (
 
 	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
-	"regasmdetect/src/escu"
 	"regasmdetect/src/scpv2"
 	"regasmdetect/src/sysmon"
 )
@@ -26,10 +25,9 @@ type scanner struct {
 	cfg    *Config
 	stderr io.Writer
 	dets   []*engine.Detection
-	opts   engine.Options
+	sel    *selection // the detections, their stems and options
 	aggs   []*engine.Aggregator
-	recs   []*engine.Record
-	slots  []cim.Slots   // per detection: the CIM field of each engine slot
+	multi  *onePass      // Sysmon records: every detection in one pass
 	format sysmon.Format // --input-format
 
 	inputErrors int64 // files that could not be read and records that could not be read
@@ -43,26 +41,19 @@ type scanner struct {
 }
 
 func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
-	s := &scanner{cfg: cfg, stderr: stderr, opts: engine.Options{FillNull: cfg.FillNull, FillNullValue: cfg.FillValue, Annotate: cfg.Annotate}}
+	s := &scanner{cfg: cfg, stderr: stderr}
 	var err error
 	if s.format, err = sysmon.ParseFormat(cfg.InputFormat); err != nil {
 		return nil, err
 	}
-	for _, name := range cfg.Detections {
-		src, err := escu.Lookup(name)
-		if err != nil {
-			return nil, err
-		}
-		det, err := engine.Compile(src)
-		if err != nil {
-			return nil, fmt.Errorf("detection %s: %w", name, err)
-		}
-		slots := cim.SlotsFor(det.Fields())
-		s.dets = append(s.dets, det)
-		s.aggs = append(s.aggs, det.NewAggregator(s.opts))
-		s.recs = append(s.recs, det.NewRecord())
-		s.slots = append(s.slots, slots)
+	if s.sel, err = selectDetections(cfg); err != nil {
+		return nil, err
 	}
+	s.dets = s.sel.dets
+	if s.multi, err = newOnePass(s.sel); err != nil {
+		return nil, err
+	}
+	s.aggs = s.multi.aggs
 	return s, nil
 }
 
@@ -276,16 +267,9 @@ func validUTF8(p *cim.Process) bool {
 // as they are, and _time as a number.
 func (s *scanner) feedProcess(p *cim.Process) bool {
 	matched := false
-	for i, rec := range s.recs {
-		rec.Reset()
-		s.slots[i].Fill(rec, p)
-		if p.HasTime {
-			rec.SetTimeValue(p.Time)
-		}
-		if s.aggs[i].Add(rec) {
-			s.matched.Add(1)
-			matched = true
-		}
+	if n := s.multi.add(p); n > 0 {
+		s.matched.Add(int64(n))
+		matched = true
 	}
 	return matched
 }
@@ -347,9 +331,10 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 }
 
 func (s *scanner) results() []result {
+	s.multi.flush()
 	out := make([]result, len(s.dets))
 	for i, det := range s.dets {
-		out[i] = result{det: det, opts: s.opts, rows: s.aggs[i].Rows()}
+		out[i] = result{det: det, stem: s.sel.stems[i], opts: s.sel.opts[i], rows: s.aggs[i].Rows()}
 	}
 	return out
 }
