@@ -7,6 +7,8 @@ package cim
 import (
 	"strconv"
 	"strings"
+
+	"regasmdetect/src/tstats"
 )
 
 // Field enumerates the Endpoint.Processes fields the Sysmon mapping produces: ESCU's 20 output fields for
@@ -66,7 +68,7 @@ var names = [NumFields]string{
 }
 
 // DatasetPrefix is the prefix tstats puts before Endpoint.Processes field names ("Processes.dest").
-const DatasetPrefix = "Processes."
+const DatasetPrefix = tstats.Prefix
 
 // String returns the CIM name of f, for example "parent_process_name", or "Field(N)" when f is out of range.
 func (f Field) String() string {
