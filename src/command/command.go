@@ -31,11 +31,17 @@ const (
 // Run speaks the protocol on in and out until the final reply or EOF, and returns the process exit status.
 // Nothing but protocol bytes is written to out; errors go to splunkd in the reply, never to stderr.
 func Run(in io.Reader, out io.Writer) int {
-	// A probe process gets only the getinfo exchange: read ahead on another goroutine only once an execute
-	// request is on its way.
+	// A probe process gets only the getinfo exchange: read ahead only once an execute request is on its way.
+	// On a pipe of pipeBufSize bytes the kernel reads ahead for us, into the pipe, and large reads go straight
+	// from it into the parallel reader's blocks; elsewhere a goroutine reads ahead into blocks of its own (one
+	// more copy).
 	sw := &switchReader{r: in}
 	s := &session{r: scpv2.NewReader(sw), w: scpv2.NewWriter(out)}
 	s.readAhead = func() {
+		if growPipe(in, pipeBufSize) {
+			s.stopReadAhead = func() {}
+			return
+		}
 		ra := readahead.New(in, 1<<20, 4)
 		sw.r = ra
 		s.stopReadAhead = func() { ra.Close() }
@@ -53,6 +59,9 @@ func Run(in io.Reader, out io.Writer) int {
 	}
 	return ExitOK
 }
+
+// pipeBufSize is the pipe buffer asked for on standard input: Linux's default pipe-max-size.
+const pipeBufSize = 1 << 20
 
 // switchReader reads from r, which may be replaced between reads.
 type switchReader struct{ r io.Reader }

@@ -56,7 +56,8 @@ func (p *pool) get() []byte {
 
 func newPool(det *engine.Detection, opts engine.Options) *pool {
 	n := max(runtime.GOMAXPROCS(0), 2)
-	p := &pool{free: make(chan []byte, 2*n+2)}
+	// n+2 buffers: one per worker, the block being filled and the next one.
+	p := &pool{free: make(chan []byte, n+2)}
 	for i := 0; i < n; i++ {
 		agg := det.NewAggregator(opts)
 		p.workers = append(p.workers, &worker{agg: agg, feed: cimcsv.NewFeeder(det, agg)})
@@ -207,23 +208,7 @@ func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding) {
 // mergeWorkers moves the workers' groups and counters into the session's aggregator.
 func (s *session) mergeWorkers() error {
 	for _, w := range s.pool.workers {
-		for _, r := range w.agg.Rows() {
-			p := engine.Partial{Count: r.Count, First: r.First, Last: r.Last, HasTime: r.HasTime}
-			for _, k := range r.Key {
-				p.Key = append(p.Key, []byte(k))
-			}
-			for _, vals := range r.Annotations {
-				var vs [][]byte
-				for _, v := range vals {
-					vs = append(vs, []byte(v))
-				}
-				p.Annotations = append(p.Annotations, vs)
-			}
-			if err := s.agg.AddPartial(&p); err != nil {
-				return err
-			}
-		}
-		if err := s.agg.AddStats(w.agg.Stats()); err != nil {
+		if err := s.agg.Merge(w.agg); err != nil {
 			return err
 		}
 		w.agg.Reset()

@@ -369,6 +369,59 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 	return nil
 }
 
+// Merge adds every group and counter of b, an aggregator of the same detection and options (for example a
+// parallel reader's worker), to a, as if a had seen b's records too; b is left unchanged. A count that would
+// exceed 2^64-1 is an error, and a is then partly merged.
+func (a *Aggregator) Merge(b *Aggregator) error {
+	if a.c != b.c || a.opts != b.opts {
+		return fmt.Errorf("engine: merge of aggregators of different detections or options")
+	}
+	for i := range b.groups {
+		bg := &b.groups[i]
+		buf := a.keybuf[:0]
+		for _, v := range bg.key {
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		}
+		a.keybuf = buf
+		gi, ok := a.index[string(buf)]
+		if !ok {
+			// The key strings are immutable: share them.
+			gi = len(a.groups)
+			a.index[string(buf)] = gi
+			a.groups = append(a.groups, group{key: bg.key, ann: make([][]string, len(a.c.ann))})
+		}
+		g := &a.groups[gi]
+		sum, carry := bits.Add64(g.count, bg.count, 0)
+		if carry != 0 {
+			return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", bg.count, g.count)
+		}
+		g.count = sum
+		if bg.hasTime {
+			g.addTime(bg.first, bg.last)
+		}
+		for j, vs := range bg.ann {
+			for _, v := range vs {
+				g.ann[j] = insertAnnotationString(g.ann[j], v)
+			}
+		}
+	}
+	return a.AddStats(b.stats)
+}
+
+// insertAnnotationString is insertAnnotation for a value that is already a string: it is shared, not copied.
+func insertAnnotationString(s []string, v string) []string {
+	i, found := slices.BinarySearch(s, v)
+	if found || i >= MaxAnnotations {
+		return s
+	}
+	s = slices.Insert(s, i, v)
+	if len(s) > MaxAnnotations {
+		s = s[:MaxAnnotations]
+	}
+	return s
+}
+
 // Stats returns the counters.
 func (a *Aggregator) Stats() Stats { return a.stats }
 

@@ -325,12 +325,20 @@ func TestAgainstReference(t *testing.T) {
 						feed(c, r, x)
 						mapper.Add(r)
 					}
-					for _, p := range rowsToPartials(mapper.Rows()) {
+					if rng.IntN(2) == 0 { // in process, as the parallel reader's workers
+						if err := reduce.Merge(mapper); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					for _, p := range rowsToPartials(mapper.Rows()) { // over the wire, as a map phase
 						if err := reduce.AddPartial(&p); err != nil {
 							t.Fatal(err)
 						}
 					}
-					reduce.AddStats(mapper.Stats())
+					if err := reduce.AddStats(mapper.Stats()); err != nil {
+						t.Fatal(err)
+					}
 				}
 				got, want := reduce.Rows(), ref.rows()
 				if len(got) == 0 && len(want) == 0 {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,12 +51,13 @@ type Result struct {
 	Sent int
 	// Failed lists the events that were certainly not accepted, each with the reason.
 	Failed []Failure
-	// Uncertain lists the indexes of events that were sent but whose outcome is unknown (for example a
-	// timeout after the request was written). Sending them again could duplicate them.
-	Uncertain []int
+	// Uncertain lists the events that were sent but whose outcome is unknown (for example a timeout after the
+	// request was written, or a success status without the receiver's success reply), each with the reason.
+	// Sending them again could duplicate them.
+	Uncertain []Failure
 }
 
-// Failure is an event that was not accepted: its index in the slice given to Export and why.
+// Failure is an event that was not sent for certain: its index in the slice given to Export and why.
 type Failure struct {
 	Index int
 	Err   error
@@ -74,28 +76,62 @@ func (r Result) Complete(n int) bool {
 }
 
 // Err summarises a result: nil when nothing failed and nothing is uncertain, else an error that starts with
-// prefix, counts the failed and uncertain events and wraps the first failure's cause.
+// prefix, counts the failed and uncertain events and wraps the first failure's cause and the first uncertain
+// event's reason.
 func (r Result) Err(prefix string) error {
 	if len(r.Failed) == 0 && len(r.Uncertain) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString(prefix)
-	fmt.Fprintf(&b, ": %d sent, %d failed, %d uncertain", r.Sent, len(r.Failed), len(r.Uncertain))
+	head := fmt.Sprintf("%s: %d sent, %d failed, %d uncertain", prefix, r.Sent, len(r.Failed), len(r.Uncertain))
+	var errs []error
+	if len(r.Failed) > 0 {
+		f := r.Failed[0]
+		errs = append(errs, fmt.Errorf("first failure: event %d: %w", f.Index, orNotSent(f.Err)))
+	}
 	if len(r.Uncertain) > 0 {
-		fmt.Fprintf(&b, " (uncertain: may have been received; first is event %d)", r.Uncertain[0])
+		u := r.Uncertain[0]
+		errs = append(errs, fmt.Errorf("first uncertain (may have been received): event %d: %w", u.Index, orNotSent(u.Err)))
 	}
-	if len(r.Failed) == 0 {
-		return errors.New(b.String())
+	if len(errs) == 1 {
+		return fmt.Errorf("%s; %w", head, errs[0])
 	}
-	f := r.Failed[0]
-	return fmt.Errorf("%s; first failure: event %d: %w", b.String(), f.Index, f.Err)
+	return fmt.Errorf("%s; %w; %w", head, errs[0], errs[1])
+}
+
+func orNotSent(err error) error {
+	if err == nil {
+		return errors.New("no reason given")
+	}
+	return err
 }
 
 // Backoff is the wait between attempts: Initial doubled at each retry up to Max, with jitter (a uniformly
 // random wait between half and all of that). A Retry-After from the receiver replaces it.
 type Backoff struct {
 	Initial, Max time.Duration
+}
+
+// ErrUnconfirmed is wrapped by the error of a batch that got a success status (2xx) without the receiver's
+// well-formed success reply (an HTML page, an empty or cut-short body, another JSON document). The receiver may
+// or may not have taken the events: they are reported uncertain, never sent.
+var ErrUnconfirmed = errors.New("success status without a well-formed success reply")
+
+// RedirectError is a 3xx reply. The exporters never follow a redirect: the request carries the token, and
+// following it would send the token and the events wherever Location points (in clear text for an http://
+// one); a 301, 302 or 303 would also turn the POST into a GET without the events.
+type RedirectError struct {
+	StatusCode int
+	// Location is the target the receiver named, with any password redacted; "" when it named none.
+	Location string
+}
+
+// Error names the status and the Location, for example `HTTP 307: redirect to http://h:8088/x not followed`.
+func (e *RedirectError) Error() string {
+	loc := "(no Location)"
+	if e.Location != "" {
+		loc = strconv.Quote(e.Location)
+	}
+	return fmt.Sprintf("HTTP %d: redirect to %s not followed (requests carry the token; give the receiver's own URL)", e.StatusCode, loc)
 }
 
 // HTTPError is a response that was not a success: the HTTP status, the receiver's own code (-1 when it gave

@@ -89,17 +89,29 @@ func TestResultErr(t *testing.T) {
 	if err := (Result{Sent: 3}).Err("x"); err != nil {
 		t.Fatalf("all sent: %v", err)
 	}
-	r := Result{Sent: 1, Failed: []Failure{{Index: 2, Err: fmt.Errorf("batch 1: %w", context.Canceled)}}, Uncertain: []int{1}}
+	r := Result{Sent: 1, Failed: []Failure{{Index: 2, Err: fmt.Errorf("batch 1: %w", context.Canceled)}},
+		Uncertain: []Failure{{Index: 1, Err: fmt.Errorf("batch 0: %w", ErrUnconfirmed)}}}
 	err := r.Err("hec: export")
-	if err == nil || !errors.Is(err, context.Canceled) || !r.Complete(3) || r.Complete(4) {
+	if err == nil || !errors.Is(err, context.Canceled) || !errors.Is(err, ErrUnconfirmed) || !r.Complete(3) || r.Complete(4) {
 		t.Fatalf("err %v", err)
 	}
-	want := "hec: export: 1 sent, 1 failed, 1 uncertain (uncertain: may have been received; first is event 1); first failure: event 2: batch 1: context canceled"
+	want := "hec: export: 1 sent, 1 failed, 1 uncertain; first failure: event 2: batch 1: context canceled; " +
+		"first uncertain (may have been received): event 1: batch 0: success status without a well-formed success reply"
 	if err.Error() != want {
 		t.Fatalf("got  %s\nwant %s", err, want)
 	}
-	if err := (Result{Uncertain: []int{0}}).Err("p"); err == nil || !strings.Contains(err.Error(), "1 uncertain") {
+	if err := (Result{Uncertain: []Failure{{Index: 0}}}).Err("p"); err == nil || err.Error() != "p: 0 sent, 0 failed, 1 uncertain; first uncertain (may have been received): event 0: no reason given" {
 		t.Fatalf("uncertain only: %v", err)
+	}
+}
+
+func TestRedirectError(t *testing.T) {
+	e := &RedirectError{StatusCode: 307, Location: "http://h:8088/services/collector/event"}
+	if got, want := e.Error(), `HTTP 307: redirect to "http://h:8088/services/collector/event" not followed (requests carry the token; give the receiver's own URL)`; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if got := (&RedirectError{StatusCode: 302}).Error(); !strings.Contains(got, "(no Location)") {
+		t.Fatal(got)
 	}
 }
 

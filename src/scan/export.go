@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"regasmdetect/src/export"
 	"regasmdetect/src/export/hec"
 )
+
+// DefaultExportTimeout bounds the whole export phase (every receiver, every batch, its retries and Retry-After
+// waits, the wait for indexer acknowledgements) unless --export-timeout says otherwise.
+const DefaultExportTimeout = 5 * time.Minute
 
 // ExportConfig says where findings go besides standard output. Tokens come from an environment variable or a
 // file, never from a flag value (flags land in shell history and process listings).
@@ -22,7 +27,10 @@ type ExportConfig struct {
 	HECSourcetype string
 	HECCACert     string
 	HECInsecure   bool
+	HECPlainHTTP  bool
 	HECAck        bool
+	// Timeout bounds the whole export phase.
+	Timeout time.Duration
 
 	SCS scsConfig
 }
@@ -35,15 +43,18 @@ func (e *ExportConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.HECSourcetype, "hec-sourcetype", export.DefaultSourcetype, "sourcetype of the HEC events")
 	fs.StringVar(&e.HECCACert, "hec-ca", "", "PEM file of CA certificates to trust for the HEC endpoint")
 	fs.BoolVar(&e.HECInsecure, "hec-insecure", false, "do not verify the HEC endpoint's TLS certificate (test instances only)")
+	fs.BoolVar(&e.HECPlainHTTP, "hec-insecure-http", false, "allow an http:// HEC URL: the token and the rows travel in clear text (HEC with SSL disabled)")
+	fs.DurationVar(&e.Timeout, "export-timeout", DefaultExportTimeout, "deadline for the whole export (all receivers, retries and Retry-After waits, acknowledgements)")
 	fs.BoolVar(&e.HECAck, "hec-ack", false, "wait for indexer acknowledgement of every batch (the token must have it enabled)")
 	e.SCS.register(fs)
 }
 
-func (e *ExportConfig) enabled() bool { return e.HECURL != "" || e.SCS.enabled() }
-
 func (e *ExportConfig) check() error {
-	if e.HECURL == "" && (e.HECTokenFile != "" || e.HECIndex != "" || e.HECCACert != "" || e.HECInsecure || e.HECAck) {
+	if e.HECURL == "" && (e.HECTokenFile != "" || e.HECIndex != "" || e.HECCACert != "" || e.HECInsecure || e.HECPlainHTTP || e.HECAck) {
 		return errors.New("--hec-* flags need --hec URL")
+	}
+	if e.Timeout <= 0 {
+		return fmt.Errorf("--export-timeout %v: want a positive duration such as 90s or 10m", e.Timeout)
 	}
 	return e.SCS.check()
 }
@@ -104,32 +115,67 @@ func events(cfg *Config, results []result) []export.Event {
 	return out
 }
 
-// exportResults sends the rows to every configured receiver and reports, on stderr, what was delivered,
-// what failed and what is uncertain. It returns an error when anything was not delivered for certain.
-func exportResults(ctx context.Context, cfg *Config, results []result, stderr io.Writer) error {
-	evs := events(cfg, results)
-	var errs []error
-	if cfg.Export.HECURL != "" {
-		tok, err := readToken(cfg.Export.HECTokenFile, cfg.Export.HECTokenEnv, stderr)
+// receiver is one configured export target.
+type receiver struct {
+	name string // "HEC", "SCS"
+	x    export.Exporter
+}
+
+// newReceivers builds the configured exporters before anything is scanned, so that a missing or malformed
+// token, URL or CA file stops the run at once instead of after the whole scan. It makes no request. With
+// --hec-insecure-http and an http:// URL it warns on stderr that the token travels in clear text.
+func newReceivers(cfg *Config, stderr io.Writer) ([]receiver, error) {
+	var out []receiver
+	if e := &cfg.Export; e.HECURL != "" {
+		tok, err := readToken(e.HECTokenFile, e.HECTokenEnv, stderr)
 		if err != nil {
-			return fmt.Errorf("HEC: %w", err)
+			return nil, fmt.Errorf("HEC: %w", err)
 		}
 		x, err := hec.New(hec.Config{
-			URL: cfg.Export.HECURL, Token: tok, Index: cfg.Export.HECIndex,
-			Sourcetype: cfg.Export.HECSourcetype, CACert: cfg.Export.HECCACert,
-			InsecureSkipVerify: cfg.Export.HECInsecure, UseAck: cfg.Export.HECAck,
+			URL: e.HECURL, AllowHTTP: e.HECPlainHTTP, Token: tok, Index: e.HECIndex,
+			Sourcetype: e.HECSourcetype, CACert: e.HECCACert,
+			InsecureSkipVerify: e.HECInsecure, UseAck: e.HECAck,
 		})
-		if err != nil {
-			return fmt.Errorf("HEC: %w", err)
+		if errors.Is(err, hec.ErrPlainHTTP) {
+			return nil, fmt.Errorf("HEC: %w (or pass --hec-insecure-http to send in clear text anyway)", err)
 		}
-		errs = append(errs, deliver(ctx, "HEC", x, evs, stderr))
+		if err != nil {
+			return nil, fmt.Errorf("HEC: %w", err)
+		}
+		if x.PlainHTTP() {
+			fmt.Fprintf(stderr, "regasmdetect scan: warning: --hec-insecure-http: the HEC token and the rows go to %s in clear text\n", x.URL())
+		}
+		out = append(out, receiver{"HEC", x})
 	}
 	if cfg.Export.SCS.enabled() {
 		x, err := cfg.Export.SCS.exporter(stderr)
 		if err != nil {
-			return fmt.Errorf("SCS: %w", err)
+			return nil, fmt.Errorf("SCS: %w", err)
 		}
-		errs = append(errs, deliver(ctx, "SCS", x, evs, stderr))
+		out = append(out, receiver{"SCS", x})
+	}
+	return out, nil
+}
+
+// exportResults sends the rows to every receiver, one after the other, within cfg.Export.Timeout, and reports
+// on stderr what was delivered, what failed and what is uncertain. When ctx ends (SIGINT, SIGTERM) sending
+// stops and the account of every event is still printed. It returns an error when anything was not delivered
+// for certain.
+func exportResults(ctx context.Context, cfg *Config, to []receiver, results []result, stderr io.Writer) error {
+	evs := events(cfg, results)
+	d := cfg.Export.Timeout
+	if d <= 0 {
+		d = DefaultExportTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, d,
+		fmt.Errorf("export deadline of %v passed (--export-timeout): %w", d, context.DeadlineExceeded))
+	defer cancel()
+	var errs []error
+	for _, r := range to {
+		errs = append(errs, deliver(ctx, r.name, r.x, evs, stderr))
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "regasmdetect scan: export stopped: %v\n", context.Cause(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -141,8 +187,8 @@ func deliver(ctx context.Context, name string, x export.Exporter, evs []export.E
 	for _, f := range res.Failed {
 		fmt.Fprintf(stderr, "regasmdetect scan: %s: event %d not delivered: %v\n", name, f.Index+1, f.Err)
 	}
-	for _, i := range res.Uncertain {
-		fmt.Fprintf(stderr, "regasmdetect scan: %s: event %d may or may not have been indexed (no answer after sending)\n", name, i+1)
+	for _, u := range res.Uncertain {
+		fmt.Fprintf(stderr, "regasmdetect scan: %s: event %d may or may not have been indexed: %v\n", name, u.Index+1, u.Err)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 
 	"regasmdetect/src/cim"
@@ -98,11 +99,9 @@ func (s *scanner) scanAll(ctx context.Context, stdin io.Reader) {
 				s.inputError("%v", err)
 				return nil
 			}
-			if d.Type().IsRegular() {
+			if path, size, ok := s.walkEntry(path, d); ok {
 				files = append(files, path)
-				if info, err := d.Info(); err == nil {
-					s.total += info.Size()
-				}
+				s.total += size
 			}
 			return nil
 		})
@@ -123,6 +122,46 @@ func (s *scanner) scanAll(ctx context.Context, stdin io.Reader) {
 		}
 		s.scanFile(f)
 	}
+}
+
+// walkEntry decides what to do with an entry met while walking a folder: a regular file is read; a symbolic link
+// to a regular file is followed; a link to a folder is reported and not followed (it could loop); a FIFO, a
+// device or a socket is reported as an input not read, and never opened (opening a FIFO without a writer blocks
+// forever, and a device may never end).
+func (s *scanner) walkEntry(path string, d fs.DirEntry) (string, int64, bool) {
+	t := d.Type()
+	switch {
+	case t.IsDir():
+		return "", 0, false
+	case t.IsRegular():
+		info, err := d.Info()
+		if err != nil {
+			s.inputError("%v", err)
+			return "", 0, false
+		}
+		return path, info.Size(), true
+	case t&fs.ModeSymlink != 0:
+		st, err := os.Stat(path)
+		switch {
+		case err != nil:
+			s.inputError("%s: symbolic link: %v", path, err)
+		case st.IsDir():
+			s.warn("%s: symbolic link to a folder, not followed (links to folders could loop)", path)
+		case st.Mode().IsRegular():
+			return path, st.Size(), true
+		default:
+			s.inputError("%s: skipped: symbolic link to a %s inside a folder is not read", path, sysmon.KindOf(st.Mode()))
+		}
+		return "", 0, false
+	}
+	s.inputError("%s: skipped: a %s inside a folder is not read", path, sysmon.KindOf(t))
+	return "", 0, false
+}
+
+// warn reports something the user should know that is not an input error.
+func (s *scanner) warn(format string, args ...any) {
+	s.progress.clear()
+	fmt.Fprintf(s.stderr, "regasmdetect scan: warning: "+format+"\n", args...)
 }
 
 func (s *scanner) inputError(format string, args ...any) {
@@ -169,6 +208,7 @@ func (s *scanner) scanInput(in *sysmon.Input) {
 // readEvents feeds every process creation of a Sysmon reader to each detection.
 func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 	var p cim.Process
+	var bad invalidUTF8
 	shown := 0
 	var before int64
 	for {
@@ -194,8 +234,11 @@ func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 			break
 		}
 		s.creations.Add(1)
-		s.feedProcess(&p)
+		if s.feedProcess(&p) && !validUTF8(&p) {
+			bad.add(p.Record)
+		}
 	}
+	bad.report(s, name, "line")
 	if shown == maxErrorsShown {
 		if n := rd.Stats().Errors; n > maxErrorsShown {
 			fmt.Fprintf(s.stderr, "regasmdetect scan: %s: %d more bad records not shown\n", name, n-maxErrorsShown)
@@ -203,7 +246,42 @@ func (s *scanner) readEvents(rd sysmon.Reader, name string) {
 	}
 }
 
-func (s *scanner) feedProcess(p *cim.Process) {
+// invalidUTF8 counts the matching records of one input that hold invalid UTF-8, and where the first one is.
+type invalidUTF8 struct {
+	n     int64
+	first int64
+}
+
+func (u *invalidUTF8) add(pos int64) {
+	if u.n == 0 {
+		u.first = pos
+	}
+	u.n++
+}
+
+// report warns once per input: the bytes are kept as read (Splunk groups and prints bytes), but a reader of the
+// output should know that they may not display as they were written.
+func (u *invalidUTF8) report(s *scanner, name, unit string) {
+	switch {
+	case u.n == 1:
+		s.warn("%s: 1 matching record holds invalid UTF-8 (first at %s %d); its bytes are kept as read", name, unit, u.first)
+	case u.n > 1:
+		s.warn("%s: %d matching records hold invalid UTF-8 (first at %s %d); their bytes are kept as read", name, u.n, unit, u.first)
+	}
+}
+
+func validUTF8(p *cim.Process) bool {
+	for _, v := range p.Values {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// feedProcess adds p to every detection and reports whether any matched.
+func (s *scanner) feedProcess(p *cim.Process) bool {
+	matched := false
 	if p.HasTime {
 		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
 	}
@@ -222,8 +300,10 @@ func (s *scanner) feedProcess(p *cim.Process) {
 		}
 		if s.aggs[i].Add(rec) {
 			s.matched.Add(1)
+			matched = true
 		}
 	}
+	return matched
 }
 
 // readCSV reads a CSV export through the same binding as the search command's execute bodies.
@@ -247,6 +327,8 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		feeders[i] = cimcsv.NewFeeder(det, s.aggs[i])
 	}
 	shown := 0
+	var bad invalidUTF8
+	defer func() { bad.report(s, name, "line") }()
 	for {
 		row, err := cr.Next()
 		if err == io.EOF {
@@ -259,8 +341,12 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		}
 		s.events.Add(1)
 		s.creations.Add(1)
+		invalid := false
 		for i := range feeders {
-			if err := feeders[i].Feed(bindings[i], row); err != nil {
+			before := feeders[i].InvalidUTF8
+			err := feeders[i].Feed(bindings[i], row)
+			invalid = invalid || feeders[i].InvalidUTF8 != before
+			if err != nil {
 				s.inputErrors++
 				if shown < maxErrorsShown {
 					shown++
@@ -269,6 +355,9 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 				}
 				break
 			}
+		}
+		if invalid {
+			bad.add(int64(cr.Row()))
 		}
 	}
 }

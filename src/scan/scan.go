@@ -47,10 +47,22 @@ type Config struct {
 
 // Main runs the scan subcommand and returns the exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return MainContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// MainContext is Main under ctx: when ctx ends (the program passes a context that SIGINT and SIGTERM cancel),
+// the scan stops between files and the export stops sending; the account of every event is still printed and
+// the exit status is ExitErrors.
+func MainContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitClean
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
+		return ExitErrors
+	}
+	receivers, err := newReceivers(cfg, stderr) // token, URL and CA checked before the scan
 	if err != nil {
 		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 		return ExitErrors
@@ -60,23 +72,26 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 		return ExitErrors
 	}
-	ctx := context.Background()
 	s.scanAll(ctx, stdin)
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		fmt.Fprintf(stderr, "regasmdetect scan: interrupted (%v): the scan stopped early, its rows are incomplete\n", context.Cause(ctx))
+	}
 	results := s.results()
 	if err := write(stdout, cfg, results); err != nil {
 		fmt.Fprintf(stderr, "regasmdetect scan: write output: %v\n", err)
 		return ExitErrors
 	}
 	exportFailed := false
-	if cfg.Export.enabled() {
-		if err := exportResults(ctx, cfg, results, stderr); err != nil {
+	if len(receivers) > 0 {
+		if err := exportResults(ctx, cfg, receivers, results, stderr); err != nil {
 			fmt.Fprintf(stderr, "regasmdetect scan: %v\n", err)
 			exportFailed = true
 		}
 	}
 	s.summary()
 	switch {
-	case s.inputErrors > 0 || exportFailed:
+	case s.inputErrors > 0 || exportFailed || interrupted:
 		return ExitErrors
 	case cfg.FailOnHit && hits(results) > 0:
 		return ExitDetected
@@ -103,7 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 		fmt.Fprintf(fs.Output(), `Usage: regasmdetect scan [flags] PATH...
 
 Runs ESCU detections over Sysmon process-creation events (EventID 1) in files and folders (walked
-recursively): Splunk XmlWinEventLog lines or pretty XML, JSON lines (EVTX-rendered, OTRF/nxlog flat,
+recursively; links to files are followed, links to folders reported and not followed; FIFOs and devices in a
+folder reported and not read): Splunk XmlWinEventLog lines or pretty XML, JSON lines (EVTX-rendered, OTRF/nxlog flat,
 winlogbeat), binary .evtx, CSV exported from Splunk with Endpoint.Processes fields; any of them gzip-compressed.
 PATH "-" reads standard input. Prints the rows the Splunk search returns for the same events.
 

@@ -214,7 +214,7 @@ func TestHECExport(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("REGASMDETECT_HEC_TOKEN", token)
 	p := writeSample(t, t.TempDir(), "s.xml.log", sample.Sysmon)
-	_, errs, code := runScan(t, "--quiet", "--detection", "all", "--hec", srv.URL, p)
+	_, errs, code := runScan(t, "--quiet", "--detection", "all", "--hec", srv.URL, "--hec-insecure-http", p)
 	if code != ExitClean {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -230,7 +230,7 @@ func TestHECExport(t *testing.T) {
 	}
 	// A refused token: exit 2, every event reported, the token still not printed.
 	t.Setenv("REGASMDETECT_HEC_TOKEN", "wrong-token")
-	_, errs, code = runScan(t, "--quiet", "--hec", srv.URL, p)
+	_, errs, code = runScan(t, "--quiet", "--hec", srv.URL, "--hec-insecure-http", p)
 	if code != ExitErrors || !strings.Contains(errs, "0 of 4 events delivered, 4 failed") || strings.Contains(errs, "wrong-token") {
 		t.Errorf("refused token: exit %d, %s", code, errs)
 	}

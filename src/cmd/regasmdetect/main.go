@@ -5,10 +5,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/command"
@@ -29,7 +32,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "scan":
-		return scan.Main(args[1:], stdin, stdout, stderr)
+		// SIGINT and SIGTERM cancel ctx: the scanner stops sending and prints the account of every event before
+		// exiting. Once ctx is done the default behaviour is back, so a second signal ends the program at once.
+		// Only here: the search command keeps the default, as splunkd ends it with a signal.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		go func() { <-ctx.Done(); stop() }()
+		return scan.MainContext(ctx, args[1:], stdin, stdout, stderr)
 	case "escu":
 		return catalog.Main(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

@@ -3,6 +3,7 @@ package hec
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -47,8 +48,9 @@ func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Re
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			why := fmt.Errorf("hec: accepted, but no indexer acknowledgement within %v (%w)", e.ackTimeout, context.Cause(ctx))
 			for _, p := range left {
-				deliver.Tally(res, p.from, p.to, deliver.Outcome{Kind: deliver.Uncertain})
+				deliver.Tally(res, p.from, p.to, deliver.Outcome{Kind: deliver.Uncertain, Err: why})
 			}
 			return
 		case <-t.C:

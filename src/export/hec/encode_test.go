@@ -38,16 +38,30 @@ func TestAppendEventExact(t *testing.T) {
 	}
 }
 
-// TestAppendStringMatchesEncodingJSON compares the escaper with encoding/json (HTML escaping off) on the
-// strings of a real Sysmon log and on hostile ones.
+// TestAppendStringMatchesEncodingJSON compares the escaper with encoding/json (HTML escaping off) on hostile
+// strings and the synthetic events; TestAppendStringRealLog does the same on a real Sysmon log.
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	inputs := []string{"", "plain", "quote\" backslash\\ slash/", "\x00\x01\x1f\x7f", "\b\f\n\r\t",
 		"bad \xff utf8 \xc3", "\u2028\u2029", "ŧ€𝄞", "<&>"}
-	for _, ev := range testevents.Load(t, 13) {
+	checkAppendString(t, append(inputs, fieldValues(testevents.Make(13))...))
+}
+
+func TestAppendStringRealLog(t *testing.T) {
+	checkAppendString(t, fieldValues(testevents.Load(t, 13)))
+}
+
+func fieldValues(events []export.Event) []string {
+	var out []string
+	for _, ev := range events {
 		for _, f := range ev.Fields {
-			inputs = append(inputs, f.Values...)
+			out = append(out, f.Values...)
 		}
 	}
+	return out
+}
+
+func checkAppendString(t *testing.T, inputs []string) {
+	t.Helper()
 	for _, s := range inputs {
 		want := jsonString(t, s)
 		if got := string(appendString(nil, s)); got != want {
@@ -79,7 +93,7 @@ func FuzzAppendString(f *testing.F) {
 
 func TestAppendEventIsValidJSON(t *testing.T) {
 	m := &meta{source: "regasmdetect", sourcetype: "regasmdetect:alert"}
-	for i, ev := range testevents.Load(t, 13) {
+	for i, ev := range testevents.Make(13) {
 		b := appendEvent(nil, &ev, m)
 		var got struct {
 			Time  float64
@@ -99,7 +113,7 @@ func TestAppendEventIsValidJSON(t *testing.T) {
 }
 
 func TestAppendEventAllocs(t *testing.T) {
-	events := testevents.Load(t, 13)
+	events := testevents.Make(13)
 	m := &meta{source: "regasmdetect", sourcetype: "regasmdetect:alert"}
 	buf := make([]byte, 0, 64<<10)
 	allocs := testing.AllocsPerRun(100, func() {
@@ -114,7 +128,7 @@ func TestAppendEventAllocs(t *testing.T) {
 }
 
 func BenchmarkAppendEvent(b *testing.B) {
-	events := testevents.Load(b, 13)
+	events := testevents.Make(13)
 	m := &meta{source: "regasmdetect", sourcetype: "regasmdetect:alert"}
 	buf := make([]byte, 0, 64<<10)
 	n := 0

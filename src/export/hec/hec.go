@@ -8,6 +8,11 @@
 // an answer (a timeout after the request was written, a connection closed before the reply) is not retried,
 // since that could index it twice: its events are reported Uncertain. With [Config.UseAck], a batch counts as
 // sent only once HEC confirms it indexed; unconfirmed batches are Uncertain.
+//
+// A batch counts as sent only on HEC's well-formed success reply, `{"text":"Success","code":0}` (code 0; with
+// UseAck also an "ackId"): a 2xx status with an HTML, empty, cut-short or other body makes the batch Uncertain,
+// since HEC may or may not have taken it. Redirects are never followed (the request carries the token): a
+// 3xx fails the batch, naming the Location. Plain http:// URLs are refused unless [Config.AllowHTTP] is set.
 package hec
 
 import (
@@ -46,12 +51,20 @@ const (
 // maxReply bounds how much of a reply body is read.
 const maxReply = 64 << 10
 
+// ErrPlainHTTP is returned by [New] for an http:// URL without [Config.AllowHTTP]: the token and the events
+// would travel in clear text.
+var ErrPlainHTTP = errors.New("plain http sends the token and the events in clear text")
+
 // Config configures an [Exporter]. Zero values take the defaults above.
 type Config struct {
 	// URL is the HEC address: "https://host:8088" (EventPath is then appended) or a full URL with its path,
 	// e.g. "https://host:8088/services/collector/event". Splunk Cloud Platform:
-	// "https://http-inputs-<stack>.splunkcloud.com" (port 443). Credentials and a query are refused.
+	// "https://http-inputs-<stack>.splunkcloud.com" (port 443). Credentials and a query are refused; so is
+	// http:// unless AllowHTTP is set.
 	URL string
+	// AllowHTTP accepts an http:// URL (a HEC with SSL disabled). The token and the events then travel in
+	// clear text: only behind an explicit choice of the user, who should be warned.
+	AllowHTTP bool
 	// Token is the HEC token, sent as "Authorization: Splunk <token>". Required; never printed.
 	Token string
 	// Index, Source and Sourcetype apply to events that do not set their own. Source and Sourcetype default
@@ -70,8 +83,8 @@ type Config struct {
 	InsecureSkipVerify bool
 	// CACert is the path of a PEM file of CA certificates to trust in place of the system pool.
 	CACert string
-	// HTTPClient, when set, is used as is (InsecureSkipVerify and CACert must then be unset). Its own
-	// Timeout, if any, applies on top of Timeout.
+	// HTTPClient, when set, is used with its redirect policy replaced (redirects are never followed);
+	// InsecureSkipVerify and CACert must then be unset. Its own Timeout, if any, applies on top of Timeout.
 	HTTPClient *http.Client
 	// UseAck turns indexer acknowledgement on: every request carries the X-Splunk-Request-Channel header and
 	// batches are confirmed through /services/collector/ack. The token must have acknowledgement enabled.
@@ -102,7 +115,7 @@ var _ export.Exporter = (*Exporter)(nil)
 // New validates cfg, applies the defaults and returns an Exporter. Errors name the setting at fault and never
 // contain the token.
 func New(cfg Config) (*Exporter, error) {
-	u, err := eventURL(cfg.URL)
+	u, err := eventURL(cfg.URL, cfg.AllowHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +187,7 @@ func orDefault[T int | time.Duration](v, def T) T {
 }
 
 // eventURL validates the configured URL and appends EventPath when it has no path.
-func eventURL(raw string) (*url.URL, error) {
+func eventURL(raw string, allowHTTP bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("hec: URL is required (e.g. https://splunk.example.com:8088)")
 	}
@@ -187,6 +200,9 @@ func eventURL(raw string) (*url.URL, error) {
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("hec: URL %q: no host", u.Redacted())
+	}
+	if u.Scheme == "http" && !allowHTTP {
+		return nil, fmt.Errorf("hec: URL %q: %w; use https", u.Redacted(), ErrPlainHTTP)
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("hec: URL %q: credentials in the URL are refused; use the token", u.Redacted())
@@ -218,7 +234,9 @@ func httpClient(cfg Config) (*http.Client, error) {
 		if cfg.InsecureSkipVerify || cfg.CACert != "" {
 			return nil, errors.New("hec: HTTPClient excludes InsecureSkipVerify and CACert; configure its transport")
 		}
-		return cfg.HTTPClient, nil
+		c := *cfg.HTTPClient
+		c.CheckRedirect = noRedirect
+		return &c, nil
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.InsecureSkipVerify || cfg.CACert != "" {
@@ -236,8 +254,13 @@ func httpClient(cfg Config) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = tc
 	}
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, nil
 }
+
+// noRedirect makes the client return a 3xx reply as it is, never following it: the request carries the
+// token, which a redirect would hand to another address (in clear text for an http:// one), and a 301, 302
+// or 303 would turn the POST into a GET without the events, whose 200 would look like a delivery.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NewChannel returns a random channel GUID (a version 4 UUID from crypto/rand).
 func NewChannel() string {
@@ -258,6 +281,10 @@ func NewChannel() string {
 
 // URL returns the event endpoint the exporter posts to.
 func (e *Exporter) URL() string { return e.url }
+
+// PlainHTTP reports whether the exporter posts over plain http (Config.AllowHTTP with an http:// URL): the
+// token and the events then travel in clear text, which the caller should say.
+func (e *Exporter) PlainHTTP() bool { return strings.HasPrefix(e.url, "http://") }
 
 // Channel returns the acknowledgement channel, "" without UseAck.
 func (e *Exporter) Channel() string { return e.channel }
@@ -344,8 +371,10 @@ func (e *Exporter) sendBatch(ctx context.Context, what string, body []byte, from
 	if o.Kind == deliver.Failed && o.Status == http.StatusBadRequest && last.InvalidEventNumber > 0 &&
 		last.InvalidEventNumber < to-from {
 		k := from + last.InvalidEventNumber
+		why := fmt.Errorf("%s: HEC refused event %d of the batch; the events before it may have been indexed: %w",
+			what, last.InvalidEventNumber, o.Err)
 		for i := from; i < k; i++ {
-			res.Uncertain = append(res.Uncertain, i)
+			res.Uncertain = append(res.Uncertain, export.Failure{Index: i, Err: why})
 		}
 		deliver.Fail(res, k, to, o.Err)
 		recorded = true
@@ -360,11 +389,16 @@ func (e *Exporter) do(req *http.Request) (deliver.Reply, Response, error) {
 		return deliver.Reply{}, Response{Code: -1, InvalidEventNumber: -1, AckID: -1}, scrub(err, e.auth)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	r, perr := ParseResponse(body)
 	rep := deliver.Reply{Status: resp.StatusCode, RetryAfter: deliver.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
-	if deliver.Classify(resp.StatusCode) != deliver.Success {
+	switch deliver.Classify(resp.StatusCode) {
+	case deliver.Success:
+		rep.Err = e.checkSuccess(resp.StatusCode, body, rerr, r, perr)
+	case deliver.Redirect:
+		rep.Err = &export.RedirectError{StatusCode: resp.StatusCode, Location: location(resp.Header.Get("Location"), e.auth[len("Splunk "):])}
+	default:
 		he := &export.HTTPError{StatusCode: resp.StatusCode, Code: r.Code, Text: r.Text}
 		if perr != nil {
 			he.Text = http.StatusText(resp.StatusCode)
@@ -375,6 +409,42 @@ func (e *Exporter) do(req *http.Request) (deliver.Reply, Response, error) {
 		rep.Err = he
 	}
 	return rep, r, nil
+}
+
+// checkSuccess returns nil when a 2xx reply is HEC's well-formed success: a complete JSON object with "code"
+// 0 (and, with acknowledgement, an "ackId"). Otherwise the error, wrapping export.ErrUnconfirmed, says what
+// was wrong; the batch is then uncertain, since HEC may or may not have taken it.
+func (e *Exporter) checkSuccess(status int, body []byte, readErr error, r Response, parseErr error) error {
+	switch {
+	case readErr != nil:
+		return fmt.Errorf("HTTP %d, reply cut short after %d bytes (%v): %w", status, len(body), readErr, export.ErrUnconfirmed)
+	case len(body) >= maxReply:
+		return fmt.Errorf("HTTP %d, reply over %d bytes: %w", status, maxReply, export.ErrUnconfirmed)
+	case parseErr != nil:
+		return fmt.Errorf("HTTP %d, %v: %w", status, parseErr, export.ErrUnconfirmed)
+	case r.Code != 0:
+		return fmt.Errorf("HTTP %d with HEC code %d (%q), not 0: %w", status, r.Code, r.Text, export.ErrUnconfirmed)
+	case e.ack && r.AckID < 0:
+		return fmt.Errorf("HTTP %d without an ackId (is indexer acknowledgement enabled for the token?): %w", status, export.ErrUnconfirmed)
+	}
+	return nil
+}
+
+// location renders a redirect target for an error: a password redacted, the token (should a receiver echo
+// it) replaced, at most 200 bytes.
+func location(raw, token string) string {
+	if raw == "" {
+		return ""
+	}
+	s := raw
+	if u, err := url.Parse(raw); err == nil {
+		s = u.Redacted()
+	}
+	s = strings.ReplaceAll(s, token, "<token>")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
 
 // scrub makes sure an error never carries the authorization value (net/http does not put headers in its

@@ -123,10 +123,11 @@ func (f *fakeHEC) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeHEC) config() Config {
 	return Config{
-		URL:     f.srv.URL,
-		Token:   testToken,
-		Timeout: 2 * time.Second,
-		Backoff: export.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
+		URL:       f.srv.URL,
+		AllowHTTP: true,
+		Token:     testToken,
+		Timeout:   2 * time.Second,
+		Backoff:   export.Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
 	}
 }
 
@@ -157,7 +158,7 @@ func seqRange(from, to int) []int {
 }
 
 func TestBatchingByCount(t *testing.T) {
-	events := testevents.Load(t, 250)
+	events := testevents.Make(250)
 	f := newFakeHEC(t, func(int, http.ResponseWriter, *http.Request, []int) bool { return true })
 	f.script = func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true }
 	cfg := f.config()
@@ -175,7 +176,7 @@ func TestBatchingByCount(t *testing.T) {
 }
 
 func TestBatchingByBytes(t *testing.T) {
-	events := testevents.Load(t, 60)
+	events := testevents.Make(60)
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true })
 	cfg := f.config()
 	cfg.BatchBytes = 4000
@@ -208,7 +209,7 @@ func TestBatchingByBytes(t *testing.T) {
 }
 
 func TestOversizedEventGoesAlone(t *testing.T) {
-	events := testevents.Load(t, 3)
+	events := testevents.Make(3)
 	events[1].Fields = append(events[1].Fields, export.Field{Name: "blob", Values: []string{strings.Repeat("x", 5000)}})
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool { ok(w); return true })
 	cfg := f.config()
@@ -280,7 +281,7 @@ func TestStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, 10)
+			events := testevents.Make(10)
 			f := newFakeHEC(t, statusScript(tc.replies...))
 			cfg := f.config()
 			cfg.BatchEvents = tc.batchEvents
@@ -310,7 +311,7 @@ func TestStatuses(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
-	events := testevents.Load(t, 2)
+	events := testevents.Make(2)
 	f := newFakeHEC(t, statusScript(func(w http.ResponseWriter) {
 		w.Header().Set("Retry-After", "1")
 		reply(w, 503, `{"text":"Server is busy","code":9}`)
@@ -328,7 +329,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 }
 
 func TestHangingServerIsUncertain(t *testing.T) {
-	events := testevents.Load(t, 5)
+	events := testevents.Make(5)
 	release := make(chan struct{})
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 		<-release // the request was read; never answer in time
@@ -351,7 +352,7 @@ func TestHangingServerIsUncertain(t *testing.T) {
 }
 
 func TestConnectionClosedAfterRequestIsUncertain(t *testing.T) {
-	events := testevents.Load(t, 4)
+	events := testevents.Make(4)
 	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 		if n == 0 {
 			c, _, err := w.(http.Hijacker).Hijack()
@@ -368,7 +369,7 @@ func TestConnectionClosedAfterRequestIsUncertain(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(context.Background(), events)
 	checkAccounting(t, len(events), res, err, f)
-	if fmt.Sprint(res.Uncertain) != "[0 1]" || res.Sent != 2 {
+	if fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[0 1]" || res.Sent != 2 {
 		t.Fatalf("uncertain %v sent %d, want [0 1] and 2", res.Uncertain, res.Sent)
 	}
 }
@@ -380,8 +381,8 @@ func TestConnectionRefusedIsRetriedThenFailed(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	events := testevents.Load(t, 3)
-	e, err := New(Config{URL: "http://" + addr, Token: testToken, MaxRetries: 2,
+	events := testevents.Make(3)
+	e, err := New(Config{URL: "http://" + addr, AllowHTTP: true, Token: testToken, MaxRetries: 2,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -410,8 +411,8 @@ func TestServerDroppingConnectionsBeforeReading(t *testing.T) {
 			c.Close()
 		}
 	}()
-	events := testevents.Load(t, 6)
-	e, _ := New(Config{URL: "http://" + ln.Addr().String(), Token: testToken, BatchEvents: 2, MaxRetries: 1,
+	events := testevents.Make(6)
+	e, _ := New(Config{URL: "http://" + ln.Addr().String(), AllowHTTP: true, Token: testToken, BatchEvents: 2, MaxRetries: 1,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
 	res, err := e.Export(context.Background(), events)
 	checkAccounting(t, len(events), res, err, nil)
@@ -421,7 +422,7 @@ func TestServerDroppingConnectionsBeforeReading(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
-	events := testevents.Load(t, 9)
+	events := testevents.Make(9)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	release := make(chan struct{})
@@ -443,7 +444,7 @@ func TestContextCancellation(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(ctx, events)
 	checkAccounting(t, len(events), res, err, f)
-	if res.Sent != 3 || fmt.Sprint(res.Uncertain) != "[3 4 5]" || len(res.Failed) != 3 {
+	if res.Sent != 3 || fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[3 4 5]" || len(res.Failed) != 3 {
 		t.Fatalf("sent %d uncertain %v failed %d, want 3, [3 4 5], 3", res.Sent, res.Uncertain, len(res.Failed))
 	}
 	if !errors.Is(err, context.Canceled) {
@@ -473,7 +474,7 @@ func TestIndexerAcknowledgement(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, 7)
+			events := testevents.Make(7)
 			var nextAck int64
 			f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
 				reply(w, 200, fmt.Sprintf(`{"text":"Success","code":0,"ackId":%d}`, nextAck))
@@ -512,7 +513,7 @@ func TestIndexerAcknowledgement(t *testing.T) {
 }
 
 func TestCACert(t *testing.T) {
-	events := testevents.Load(t, 2)
+	events := testevents.Make(2)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		ok(w)
@@ -570,6 +571,9 @@ func TestNew(t *testing.T) {
 			"https://h:8088/services/collector/event/1.0", ""},
 		{"no URL", Config{Token: testToken}, "", "URL is required"},
 		{"bad scheme", Config{URL: "ftp://h", Token: testToken}, "", "scheme must be https or http"},
+		{"plain http refused", Config{URL: "http://h:8088", Token: testToken}, "", "clear text"},
+		{"plain http allowed", Config{URL: "http://h:8088", AllowHTTP: true, Token: testToken},
+			"http://h:8088/services/collector/event", ""},
 		{"no host", Config{URL: "https:///x", Token: testToken}, "", "no host"},
 		{"credentials", Config{URL: "https://u:" + testToken + "@h:8088", Token: testToken}, "", "credentials in the URL"},
 		{"token in query", Config{URL: "https://h:8088/services/collector?token=" + testToken, Token: testToken}, "", "query"},
@@ -615,13 +619,13 @@ func TestNewChannel(t *testing.T) {
 }
 
 func BenchmarkExport(b *testing.B) {
-	events := testevents.Load(b, 1000)
+	events := testevents.Make(1000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		ok(w)
 	}))
 	defer srv.Close()
-	e, err := New(Config{URL: srv.URL, Token: testToken})
+	e, err := New(Config{URL: srv.URL, AllowHTTP: true, Token: testToken})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,11 @@
 // 500 events and 1,000,000 bytes per request), retries with backoff (429, 5xx, errors before the request was
 // written), the per-request timeout and cancellation are done here: the SDK has no context.Context, so a
 // transport installed in the SDK client carries each attempt's context and records the HTTP status and
-// Retry-After of the reply. Importing the SDK registers glog's flags (-v, -log_dir, ...) on flag.CommandLine;
+// Retry-After of the reply.
+//
+// A batch counts as sent only on a 2xx status with the service's well-formed success reply (see
+// [ParseResponse]); any other body after a 2xx makes it Uncertain. Redirects are never followed (the request
+// carries the bearer token): a 3xx fails the batch, naming the Location. Importing the SDK registers glog's flags (-v, -log_dir, ...) on flag.CommandLine;
 // the program parses private flag.FlagSets, so they never show. Nothing on the protocol path imports this
 // package (a test asserts it).
 package scs
@@ -20,8 +24,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -188,46 +194,115 @@ func (e *Exporter) client() (*ingest.Service, *attemptTransport, error) {
 	return ingest.NewService(c), tr, nil
 }
 
-// attemptTransport gives each request the context of the current attempt (the SDK has none) and records the
-// status and Retry-After of the reply, which the SDK does not always return.
+// maxReply bounds how much of a reply body is kept.
+const maxReply = 64 << 10
+
+// attemptTransport gives each request the context of the current attempt (the SDK has none), records the
+// status, Retry-After, Location and body of the reply, which the SDK does not return, and keeps the SDK's
+// http.Client from following a redirect: it removes the Location of a 3xx (net/http then returns the reply as
+// it is) and refuses a second request within one attempt.
 type attemptTransport struct {
 	base http.RoundTripper
 
-	mu     sync.Mutex
-	ctx    context.Context
-	status int
-	retry  time.Duration
+	mu  sync.Mutex
+	ctx context.Context
+	got seen
 }
 
+// seen is what the transport saw of one attempt.
+type seen struct {
+	requests int
+	status   int
+	retry    time.Duration
+	location string
+	body     *recordBody
+}
+
+// start begins an attempt under ctx.
 func (t *attemptTransport) start(ctx context.Context) {
 	t.mu.Lock()
-	t.ctx, t.status, t.retry = ctx, 0, 0
+	t.ctx, t.got = ctx, seen{}
 	t.mu.Unlock()
 }
 
-func (t *attemptTransport) result() (int, time.Duration) {
+// finish ends the attempt and returns what it saw.
+func (t *attemptTransport) finish() seen {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.status, t.retry
+	t.ctx = nil
+	return t.got
 }
 
 // RoundTrip sends req under the current attempt's context.
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.mu.Lock()
 	ctx := t.ctx
+	t.got.requests++
+	n := t.got.requests
 	t.mu.Unlock()
+	if n > 1 {
+		return nil, fmt.Errorf("scs: a second request within one attempt (to %s) refused: redirects are not followed", req.URL.Redacted())
+	}
 	if ctx != nil {
 		req = req.WithContext(ctx)
 	}
 	resp, err := t.base.RoundTrip(req)
 	if resp != nil {
+		rb := &recordBody{rc: resp.Body}
+		resp.Body = rb
 		t.mu.Lock()
-		t.status = resp.StatusCode
-		t.retry = deliver.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		t.got.status = resp.StatusCode
+		t.got.retry = deliver.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		t.got.body = rb
+		if deliver.Classify(resp.StatusCode) == deliver.Redirect {
+			t.got.location = resp.Header.Get("Location")
+			resp.Header.Del("Location")
+		}
 		t.mu.Unlock()
 	}
 	return resp, err
 }
+
+// recordBody keeps the first maxReply bytes of a reply body and whether reading it failed (a body cut short);
+// Close reads what the SDK left unread (up to 1 MiB) before closing, so that a cut is seen either way.
+type recordBody struct {
+	rc   io.ReadCloser
+	mu   sync.Mutex
+	kept []byte
+	err  error
+}
+
+func (b *recordBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.mu.Lock()
+	if room := maxReply - len(b.kept); room > 0 {
+		b.kept = append(b.kept, p[:min(n, room)]...)
+	}
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	b.mu.Unlock()
+	return n, err
+}
+
+func (b *recordBody) Close() error {
+	_, _ = io.Copy(io.Discard, io.LimitReader(readerFunc(b.Read), 1<<20))
+	return b.rc.Close()
+}
+
+// result returns the kept bytes, their total being at most maxReply, and the read error.
+func (b *recordBody) result() ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.kept, b.err
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // Export sends events in batches and accounts for every one of them; what is retried is as for HEC: see
 // regasmdetect/src/export/hec. The error is non-nil exactly when some event was not sent.
@@ -250,16 +325,15 @@ func (e *Exporter) Export(ctx context.Context, events []export.Event) (export.Re
 		} else {
 			o := e.policy.Do(ctx, what, func(actx context.Context) (deliver.Reply, error) {
 				tr.start(actx)
-				defer tr.start(nil)
 				_, err := svc.PostEvents(batch)
-				status, retry := tr.result()
-				if status == 0 {
+				got := tr.finish()
+				if got.status == 0 {
 					if err == nil {
 						err = errors.New("no response")
 					}
 					return deliver.Reply{}, scrub(err, e.cfg.Token)
 				}
-				return deliver.Reply{Status: status, RetryAfter: retry, Err: replyErr(status, err, e.cfg.Token)}, nil
+				return deliver.Reply{Status: got.status, RetryAfter: got.retry, Err: replyErr(got, err, e.cfg.Token)}, nil
 			})
 			if o.Refused {
 				refused = o.Err
@@ -325,10 +399,32 @@ func (e *Exporter) convert(ev *export.Event) ingest.Event {
 	return out
 }
 
-// replyErr turns the SDK's error for a non-success status into an export.HTTPError.
-func replyErr(status int, err error, token string) error {
-	if deliver.Classify(status) == deliver.Success {
+// replyErr says why a reply is not a success: for a 2xx, why the body is not the service's success reply
+// (wrapping export.ErrUnconfirmed); for a 3xx, an export.RedirectError; else the SDK's error as an
+// export.HTTPError. It is nil for a well-formed success.
+func replyErr(got seen, err error, token string) error {
+	status := got.status
+	switch deliver.Classify(status) {
+	case deliver.Success:
+		body, readErr := got.body.result()
+		switch {
+		case readErr != nil:
+			return fmt.Errorf("HTTP %d, reply cut short after %d bytes (%v): %w", status, len(body), scrub(readErr, token), export.ErrUnconfirmed)
+		case len(body) >= maxReply:
+			return fmt.Errorf("HTTP %d, reply over %d bytes: %w", status, maxReply, export.ErrUnconfirmed)
+		}
+		r, perr := ParseResponse(body)
+		switch {
+		case perr != nil:
+			return fmt.Errorf("HTTP %d, %v: %w", status, perr, export.ErrUnconfirmed)
+		case !r.Success():
+			return fmt.Errorf("HTTP %d with code %q (%q), not %q: %w", status, r.Code, r.Message, SuccessCode, export.ErrUnconfirmed)
+		case err != nil: // the SDK could not read what ParseResponse accepted
+			return fmt.Errorf("HTTP %d, the SDK: %v: %w", status, scrub(err, token), export.ErrUnconfirmed)
+		}
 		return nil
+	case deliver.Redirect:
+		return &export.RedirectError{StatusCode: status, Location: location(got.location, token)}
 	}
 	he := &export.HTTPError{StatusCode: status, Code: -1, Text: http.StatusText(status)}
 	var ue *util.HTTPError
@@ -344,6 +440,23 @@ func replyErr(status int, err error, token string) error {
 	}
 	he.Text = strings.ReplaceAll(he.Text, token, "<token>")
 	return he
+}
+
+// location renders a redirect target for an error: a password redacted, the token (should a receiver echo
+// it) replaced, at most 200 bytes.
+func location(raw, token string) string {
+	if raw == "" {
+		return ""
+	}
+	s := raw
+	if u, err := url.Parse(raw); err == nil {
+		s = u.Redacted()
+	}
+	s = strings.ReplaceAll(s, token, "<token>")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
 
 func scrub(err error, token string) error {

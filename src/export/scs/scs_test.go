@@ -61,7 +61,8 @@ func reply(w http.ResponseWriter, status int, body string) {
 	io.WriteString(w, body)
 }
 
-func ok(w http.ResponseWriter) { reply(w, 200, `{"code":0,"text":"Success"}`) }
+// ok answers the ingest service's success reply.
+func ok(w http.ResponseWriter) { reply(w, 200, `{"code":"SUCCESS","message":"Success"}`) }
 
 func (f *fakeSCS) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/"+testTenant+"/ingest/v1beta2/events" || r.Method != http.MethodPost {
@@ -132,7 +133,7 @@ func (f *fakeSCS) numRequests() int {
 func always(n int, w http.ResponseWriter, evs []wireEvent) bool { ok(w); return true }
 
 func TestWireFormat(t *testing.T) {
-	events := testevents.Load(t, 13)
+	events := testevents.Make(13)
 	events[2].Index = "endpoint"
 	events[3].Time = 0
 	f := newFakeSCS(t, always)
@@ -184,7 +185,7 @@ func TestBatching(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, tc.n)
+			events := testevents.Make(tc.n)
 			f := newFakeSCS(t, always)
 			cfg := f.config()
 			cfg.BatchEvents, cfg.BatchBytes = tc.batchEvents, tc.batchBytes
@@ -243,7 +244,7 @@ func TestStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := testevents.Load(t, 8)
+			events := testevents.Make(8)
 			f := newFakeSCS(t, func(n int, w http.ResponseWriter, evs []wireEvent) bool {
 				if n < len(tc.steps) {
 					tc.steps[n](w)
@@ -272,7 +273,7 @@ func TestStatuses(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
-	events := testevents.Load(t, 2)
+	events := testevents.Make(2)
 	f := newFakeSCS(t, func(n int, w http.ResponseWriter, evs []wireEvent) bool {
 		if n == 0 {
 			w.Header().Set("Retry-After", "1")
@@ -292,7 +293,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestHangingServerIsUncertain(t *testing.T) {
-	events := testevents.Load(t, 4)
+	events := testevents.Make(4)
 	release := make(chan struct{})
 	f := newFakeSCS(t, func(n int, w http.ResponseWriter, evs []wireEvent) bool { <-release; return false })
 	t.Cleanup(func() { close(release) })
@@ -307,7 +308,7 @@ func TestHangingServerIsUncertain(t *testing.T) {
 }
 
 func TestContextCancellation(t *testing.T) {
-	events := testevents.Load(t, 6)
+	events := testevents.Make(6)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFakeSCS(t, func(n int, w http.ResponseWriter, evs []wireEvent) bool {
@@ -324,7 +325,7 @@ func TestContextCancellation(t *testing.T) {
 	e, _ := New(cfg)
 	res, err := e.Export(ctx, events)
 	f.check(t, len(events), res, err)
-	if res.Sent != 2 || fmt.Sprint(res.Uncertain) != "[2 3]" || len(res.Failed) != 2 || !errors.Is(err, context.Canceled) {
+	if res.Sent != 2 || fmt.Sprint(testevents.Indexes(res.Uncertain)) != "[2 3]" || len(res.Failed) != 2 || !errors.Is(err, context.Canceled) {
 		t.Fatalf("sent %d uncertain %v failed %d err %v", res.Sent, res.Uncertain, len(res.Failed), err)
 	}
 }
@@ -336,7 +337,7 @@ func TestConnectionRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	events := testevents.Load(t, 3)
+	events := testevents.Make(3)
 	e, err := New(Config{Tenant: testTenant, OverrideHost: addr, Scheme: "http", Token: testToken, MaxRetries: 1,
 		Backoff: export.Backoff{Initial: time.Millisecond, Max: time.Millisecond}})
 	if err != nil {
@@ -397,7 +398,7 @@ func TestGlogFlags(t *testing.T) {
 }
 
 func BenchmarkExport(b *testing.B) {
-	events := testevents.Load(b, 500)
+	events := testevents.Make(500)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		ok(w)

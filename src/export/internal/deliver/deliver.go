@@ -37,7 +37,9 @@ type Reply struct {
 	Status int
 	// RetryAfter is the receiver's Retry-After, 0 when absent.
 	RetryAfter time.Duration
-	// Err describes a non-success reply (typically an *export.HTTPError); nil on success.
+	// Err describes a reply that is not a success: for a non-2xx status typically an *export.HTTPError or an
+	// *export.RedirectError; with a 2xx status, why the body is not the receiver's well-formed success reply
+	// (wrapping export.ErrUnconfirmed), which makes the batch Uncertain. nil on success.
 	Err error
 }
 
@@ -73,7 +75,8 @@ func (p Policy) Do(ctx context.Context, what string, send func(context.Context) 
 	var out Outcome
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
+			err := context.Cause(ctx)
 			out.Kind, out.Err = Failed, fmt.Errorf("%s: not sent: %w", what, err)
 			if lastErr != nil {
 				out.Err = fmt.Errorf("%s: not sent: %w (after: %v)", what, err, lastErr)
@@ -96,6 +99,8 @@ func (p Policy) Do(ctx context.Context, what string, send func(context.Context) 
 		if err != nil {
 			if timedOut {
 				err = fmt.Errorf("no response within %v: %w", p.Timeout, err)
+			} else if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				err = fmt.Errorf("%w (%w)", err, cause) // say why: a deadline, a signal
 			}
 			if wrote.Load() {
 				out.Kind = Uncertain
@@ -111,7 +116,16 @@ func (p Policy) Do(ctx context.Context, what string, send func(context.Context) 
 			out.Status = reply.Status
 			switch Classify(reply.Status) {
 			case Success:
+				if reply.Err != nil { // a success status without the receiver's success reply
+					out.Kind = Uncertain
+					out.Err = fmt.Errorf("%s: attempt %d: outcome unknown: %w", what, attempt+1, reply.Err)
+					return out
+				}
 				out.Kind, out.Err = Sent, nil
+				return out
+			case Redirect:
+				out.Kind = Failed
+				out.Err = fmt.Errorf("%s: %w", what, replyErr(reply))
 				return out
 			case Refused:
 				out.Kind, out.Refused = Failed, true
@@ -129,7 +143,14 @@ func (p Policy) Do(ctx context.Context, what string, send func(context.Context) 
 			out.Err = fmt.Errorf("%w (gave up after %d attempts)", lastErr, attempt+1)
 			return out
 		}
-		if err := sleep(ctx, p.delay(attempt, reply.RetryAfter)); err != nil {
+		wait := p.delay(attempt, reply.RetryAfter)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			out.Kind = Failed
+			out.Err = fmt.Errorf("%w; not retried: the wait of %v would pass the deadline (%v left)", lastErr,
+				wait.Round(time.Millisecond), max(time.Until(dl), 0).Round(time.Millisecond))
+			return out
+		}
+		if err := sleep(ctx, wait); err != nil {
 			out.Kind = Failed
 			out.Err = fmt.Errorf("%s: not retried: %w (after: %v)", what, err, lastErr)
 			return out
@@ -149,18 +170,22 @@ type Class int
 
 // The classes of HTTP statuses.
 const (
-	Success   Class = iota // 2xx
+	Success   Class = iota // 2xx: sent if the reply is the receiver's well-formed success, else uncertain
 	Retry                  // 408, 429, 5xx: the receiver did not take the data; try again
 	Refused                // 401, 403: the credentials are refused
 	Permanent              // any other status: the data or the request is wrong; do not retry
+	Redirect               // 3xx: never followed (the request carries the token); the batch fails
 )
 
-// Classify returns the class of an HTTP status. HEC answers 400 for invalid data (codes 5, 6, 7, 10-16),
+// Classify returns the class of an HTTP status. A 3xx is Redirect: the exporters' clients never follow one.
+// HEC answers 400 for invalid data (codes 5, 6, 7, 10-16),
 // 401/403 for token problems (codes 1-4), 503 when busy (codes 9, 18-20) and 500 for an internal error (8).
 func Classify(status int) Class {
 	switch {
 	case status >= 200 && status < 300:
 		return Success
+	case status >= 300 && status < 400:
+		return Redirect
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return Refused
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
@@ -217,13 +242,16 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		return ctx.Err()
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	case <-t.C:
 		return nil
 	}
@@ -235,8 +263,12 @@ func Tally(r *export.Result, from, to int, o Outcome) {
 	case Sent:
 		r.Sent += to - from
 	case Uncertain:
+		err := o.Err
+		if err == nil {
+			err = errors.New("outcome unknown")
+		}
 		for i := from; i < to; i++ {
-			r.Uncertain = append(r.Uncertain, i)
+			r.Uncertain = append(r.Uncertain, export.Failure{Index: i, Err: err})
 		}
 	default:
 		Fail(r, from, to, o.Err)

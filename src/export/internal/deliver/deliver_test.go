@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,12 +17,61 @@ func TestClassify(t *testing.T) {
 		want   Class
 	}{
 		{200, Success}, {204, Success}, {400, Permanent}, {401, Refused}, {403, Refused}, {404, Permanent},
-		{408, Retry}, {413, Permanent}, {429, Retry}, {500, Retry}, {503, Retry}, {504, Retry}, {302, Permanent},
+		{408, Retry}, {413, Permanent}, {429, Retry}, {500, Retry}, {503, Retry}, {504, Retry},
+		{300, Redirect}, {301, Redirect}, {302, Redirect}, {303, Redirect}, {304, Redirect}, {307, Redirect}, {308, Redirect},
 	}
 	for _, tc := range tests {
 		if got := Classify(tc.status); got != tc.want {
 			t.Errorf("Classify(%d) = %d, want %d", tc.status, got, tc.want)
 		}
+	}
+}
+
+// TestDoOutcomes: what one batch becomes for each kind of reply, and how many attempts it costs.
+func TestDoOutcomes(t *testing.T) {
+	p := Policy{Timeout: time.Second, MaxRetries: 3, Backoff: export.Backoff{Initial: time.Millisecond, Max: time.Millisecond}}
+	tests := []struct {
+		name     string
+		reply    Reply
+		want     Kind
+		attempts int
+	}{
+		{"2xx with the success reply", Reply{Status: 200}, Sent, 1},
+		{"2xx without it", Reply{Status: 200, Err: export.ErrUnconfirmed}, Uncertain, 1},
+		{"redirect", Reply{Status: 307, Err: &export.RedirectError{StatusCode: 307, Location: "http://x/"}}, Failed, 1},
+		{"refused", Reply{Status: 403}, Failed, 1},
+		{"busy", Reply{Status: 503}, Failed, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := p.Do(context.Background(), "b", func(context.Context) (Reply, error) { return tc.reply, nil })
+			if o.Kind != tc.want || o.Attempts != tc.attempts || (tc.want != Sent) != (o.Err != nil) {
+				t.Fatalf("outcome %+v, want kind %d after %d attempts", o, tc.want, tc.attempts)
+			}
+			if tc.reply.Err != nil && !errors.Is(o.Err, tc.reply.Err) {
+				t.Fatalf("error %v does not wrap %v", o.Err, tc.reply.Err)
+			}
+		})
+	}
+}
+
+// TestDoDeadline: a wait that would pass the context's deadline is not begun, and a cause set on the context
+// (a signal, an export deadline) is named in the error.
+func TestDoDeadline(t *testing.T) {
+	p := Policy{Timeout: time.Second, MaxRetries: 3, Backoff: export.Backoff{Initial: time.Minute, Max: time.Minute}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	o := p.Do(ctx, "b", func(context.Context) (Reply, error) { return Reply{Status: 503, RetryAfter: 30 * time.Second}, nil })
+	if o.Kind != Failed || o.Attempts != 1 || time.Since(start) > 5*time.Second || !strings.Contains(o.Err.Error(), "would pass the deadline") {
+		t.Fatalf("outcome %+v after %v", o, time.Since(start))
+	}
+	why := errors.New("terminated signal received")
+	cctx, ccancel := context.WithCancelCause(context.Background())
+	ccancel(why)
+	o = p.Do(cctx, "b", func(context.Context) (Reply, error) { t.Fatal("sent after cancellation"); return Reply{}, nil })
+	if o.Kind != Failed || !errors.Is(o.Err, why) {
+		t.Fatalf("outcome %+v", o)
 	}
 }
 
@@ -96,7 +146,7 @@ func TestTally(t *testing.T) {
 	Tally(&r, 3, 5, Outcome{Kind: Uncertain})
 	Tally(&r, 5, 6, Outcome{Kind: Failed, Err: errors.New("x")})
 	Fail(&r, 6, 7, nil)
-	if !r.Complete(7) || r.Sent != 3 || len(r.Uncertain) != 2 || len(r.Failed) != 2 || r.Failed[1].Err == nil {
+	if !r.Complete(7) || r.Sent != 3 || len(r.Uncertain) != 2 || len(r.Failed) != 2 || r.Failed[1].Err == nil || r.Uncertain[1].Err == nil {
 		t.Fatalf("result %+v", r)
 	}
 	if got := Span("hec", 2, 100, 200); got != "hec: batch 2 (events 100-199)" {

@@ -1,11 +1,13 @@
-// Package testevents builds export events from a real Sysmon log of the shared reference material, for the
-// exporters' tests. Each event carries a "seq" field holding its index, so that a test receiver can tell
+// Package testevents builds export events for the exporters' tests: [Make] writes them from a fixed table of
+// process-creation findings (no outside data needed), [Load] reads them from a real Sysmon log of the shared
+// reference material. Each event carries a "seq" field holding its index, so that a test receiver can tell
 // exactly which events it got.
 package testevents
 
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path"
 	"strconv"
@@ -17,8 +19,59 @@ import (
 	"regasmdetect/src/internal/shared"
 )
 
-// Source is the shared Sysmon log the events come from.
+// Source is the shared Sysmon log that Load reads.
 const Source = "data/sysmon/evtx-attack-samples/subset_regasm_regsvcs_mentions.jsonl"
+
+// row is one synthetic process-creation finding. The strings carry what a real command line can: quotes,
+// backslashes, spaces, non-ASCII letters, a tab, U+2028, characters outside the BMP.
+type row struct {
+	host, user, parent, image, cmdline string
+	hashes                             []string
+}
+
+var rows = []row{
+	{"WKS-FIN-07.corp.example", `CORP\alice`, `C:\Windows\Explorer.EXE`,
+		`C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe`,
+		`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U C:\Users\alice\AppData\Local\Temp\x.dll`,
+		[]string{"SHA1=0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", "MD5=00112233445566778899AABBCCDDEEFF"}},
+	{"srv-db-02", `NT AUTHORITY\SYSTEM`, `C:\Windows\System32\cmd.exe /c "regasm.exe a.dll"`,
+		`C:\Windows\System32\rundll32.exe`, "rundll32.exe shell32.dll,Control_RunDLL \t\u00e9t\u00e9\u2028",
+		[]string{"SHA256=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", "IMPHASH=00000000000000000000000000000000"}},
+	{"LAPTOP-ÜBER-01", `CORP\björn`, `"C:\Program Files\App\app.exe" --flag=<&>`,
+		`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+		`powershell.exe -enc SQBFAFgA -c "Write-Host '𝄞 \"quoted\" \\share\path'"`,
+		[]string{"SHA1=FFEEDDCCBBAA99887766554433221100FFEEDDCC", "MD5=0123456789ABCDEF0123456789ABCDEF", "IMPHASH=ABCDEF0123456789ABCDEF0123456789"}},
+}
+
+// base is the time of the first synthetic event: 2024-01-02T03:04:05.678Z in epoch seconds.
+const base = 1704164645.678
+
+// Make returns n synthetic events shaped like detection rows (dest, user, parent_process, process_name,
+// process, process_id, parent_process_id, a multivalue hashes field, and seq), cycling through a fixed table,
+// with times 1.5 s apart. It needs no outside data.
+func Make(n int) []export.Event {
+	out := make([]export.Event, n)
+	for i := range out {
+		r := rows[i%len(rows)]
+		image := strings.ReplaceAll(r.image, `\`, "/")
+		out[i] = export.Event{
+			Time: base + 1.5*float64(i),
+			Host: r.host,
+			Fields: []export.Field{
+				{Name: "dest", Values: []string{r.host}},
+				{Name: "user", Values: []string{r.user}},
+				{Name: "parent_process", Values: []string{r.parent}},
+				{Name: "process_name", Values: []string{path.Base(image)}},
+				{Name: "process", Values: []string{r.cmdline}},
+				{Name: "process_id", Values: []string{strconv.Itoa(4000 + 4*i)}},
+				{Name: "parent_process_id", Values: []string{fmt.Sprint(1000 + i%7)}},
+				{Name: "hashes", Values: r.hashes},
+				{Name: "seq", Values: []string{strconv.Itoa(i)}},
+			},
+		}
+	}
+	return out
+}
 
 // Load returns n events, cycling through the process-creation records of Source, shaped like detection rows
 // (dest, user, parent_process, process_name, process, process_id, parent_process_id, a multivalue hashes
@@ -80,8 +133,17 @@ func Load(tb testing.TB, n int) []export.Event {
 	return out
 }
 
-// Check asserts what every export must hold, for n events: each is sent, failed (with a reason) or uncertain
-// exactly once; the error is nil exactly when all were sent; neither the error nor any failure shows secret.
+// Indexes returns the event indexes of failures, in order.
+func Indexes(fs []export.Failure) []int {
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		out[i] = f.Index
+	}
+	return out
+}
+
+// Check asserts what every export must hold, for n events: each is sent, failed or uncertain (both with a
+// reason) exactly once; the error is nil exactly when all were sent; neither the error nor any failure shows secret.
 // When accepted is not nil it gives how many times the receiver accepted event i: sent events exactly once,
 // failed ones never, uncertain ones at most once.
 func Check(tb testing.TB, n int, res export.Result, err error, secret string, accepted func(i int) int) {
@@ -100,10 +162,13 @@ func Check(tb testing.TB, n int, res export.Result, err error, secret string, ac
 		}
 	}
 	for _, u := range res.Uncertain {
-		if u < 0 || u >= n || state[u] != 0 {
-			tb.Fatalf("uncertain index %d out of range or repeated", u)
+		if u.Index < 0 || u.Index >= n || state[u.Index] != 0 {
+			tb.Fatalf("uncertain index %d out of range or repeated", u.Index)
 		}
-		state[u] = 'U'
+		state[u.Index] = 'U'
+		if u.Err == nil || strings.Contains(u.Err.Error(), secret) {
+			tb.Fatalf("uncertain event %d: %v (no reason, or shows the secret)", u.Index, u.Err)
+		}
 	}
 	if (err == nil) != (res.Sent == n) {
 		tb.Fatalf("err = %v with %d of %d sent", err, res.Sent, n)
