@@ -192,3 +192,14 @@ func TestEVTXAllocsPerEvent(t *testing.T) {
 		t.Log(fmt.Sprintf("%d workers: %v allocations per pass of 565 events", workers, allocs))
 	}
 }
+
+// BenchmarkEVTXOneWorker is BenchmarkEVTX decoding on one goroutine.
+func BenchmarkEVTXOneWorker(b *testing.B) {
+	benchReader(b, "data/sysmon/evtx-attack-samples/PanacheSysmon_vs_AtomicRedTeam01.evtx", func(d []byte) Reader {
+		r, err := newEVTXReader(bytes.NewReader(d), "bench", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r
+	})
+}
