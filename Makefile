@@ -10,8 +10,12 @@ VERSION  ?= $(shell sed -n 's/^version *= *//p' default/app.conf | head -n 1)
 
 all: build
 
+# build/regasmdetect: the command-line build (search command, scanner, exporters). Then the app's build of the
+# search command for this machine, into its platform folder (linux_x86_64/bin/regasmdetect here), so that this
+# checkout, linked into $SPLUNK_HOME/etc/apps/regasmdetect, is a working app.
 build:
 	$(GO) build -trimpath -o $(BIN) ./src/cmd/regasmdetect
+	$(GO) run ./src/cmd/package -host
 
 run:
 	$(GO) run ./src/cmd/demo
@@ -41,11 +45,15 @@ bench: build
 	$(GO) run ./src/cmd/benchstream -bin $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./src/scpv2 ./src/engine ./src/command ./src/sysmon
 
+# Both packages (dist/regasmdetect-<version>.tgz and -cloud.tgz), cross-compiled for every platform, then
+# checked: contents, lean builds, AppInspect's Cloud rules (the report is printed), command resolution on every
+# platform, and a search through the unpacked app.
 package:
-	$(GO) run ./src/cmd/package
+	$(GO) run ./src/cmd/package -out dist
+	REGASMDETECT_PACKAGES=$(CURDIR)/dist $(GO) test -count=1 -v -run '^TestPackages$$' ./src/apptest
 
 appgen:
 	$(GO) run ./src/cmd/appgen
 
 clean:
-	rm -rf build dist
+	rm -rf build dist linux_x86_64 linux_aarch64 darwin_x86_64 windows_x86_64

@@ -224,7 +224,8 @@ func TestReadmeDeclaresBinaries(t *testing.T) {
 		t.Fatal(`app/README.md has no "# Binary File Declaration" section`)
 	}
 	section := text[i:]
-	for _, b := range []string{"linux_x86_64/bin/regasmdetect", "linux_aarch64/bin/regasmdetect", "windows_x86_64/bin/regasmdetect.exe", "darwin_x86_64/bin/regasmdetect", "src/", "go run ./src/cmd/package"} {
+	for _, b := range []string{"bin/regasmdetect", "linux_x86_64/bin/regasmdetect", "linux_x86_64/libexec/regasmdetect", "linux_aarch64/bin/regasmdetect",
+		"windows_x86_64/bin/regasmdetect.exe", "windows_x86_64/bin/regasmdetect", "darwin_x86_64/bin/regasmdetect", "src/cmd/regasmdetect-splunk", "go run ./src/cmd/package"} {
 		if !strings.Contains(section, b) {
 			t.Errorf("binary file declaration does not name %q", b)
 		}

@@ -210,9 +210,11 @@ func TestCommandsConfOnlyChunkedKeys(t *testing.T) {
 		if !allowed.MatchString(k) {
 			t.Errorf("key %q is not valid with chunked = true", k)
 		}
-		if k == "filename" {
-			t.Errorf("filename must be absent: splunkd then finds regasmdetect and regasmdetect.exe by itself")
-		}
+	}
+	// filename = regasmdetect: the spec documents the <PLATFORM>/bin-then-bin search for filename
+	// (docs/app.md, "Where splunkd finds the command").
+	if v, _ := st.Get("filename"); v != "regasmdetect" {
+		t.Errorf("filename = %q, want regasmdetect", v)
 	}
 }
 
@@ -403,7 +405,7 @@ func TestTwinsShareTheCorrelationKeys(t *testing.T) {
 // files differ: they must only ever be written by src/cmd/appgen.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
 	out := t.TempDir()
-	cmd := exec.Command(goTool(t), "run", "./src/cmd/appgen", "-out", out)
+	cmd := command(t, goTool(t), "run", "./src/cmd/appgen", "-out", out)
 	cmd.Dir = root(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("appgen: %v\n%s", err, b)

@@ -50,6 +50,9 @@ func Run(in io.Reader, out io.Writer) int {
 		if s.stopReadAhead != nil {
 			s.stopReadAhead()
 		}
+		if s.spill != nil {
+			s.spill.cleanup()
+		}
 	}()
 	if err := s.run(); err != nil {
 		if !errors.Is(err, errReplied) {
@@ -88,6 +91,8 @@ type session struct {
 	invalidUTF8 uint64 // counted by the parallel reader's workers
 
 	sid         string // the reduce phase's search id: rows marked with it are its map phase's partials
+	limit       int64  // the reduce phase's memory budget in bytes
+	spill       *spill // the reduce phase's runs on disk; nil in the map phase
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
@@ -162,6 +167,8 @@ func (s *session) getinfo(meta []byte) error {
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
+		s.limit = int64(opts.MaxMemMB) * budgetUnit
+		s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
 		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
 		if s.sid != "" {
 			// Without a sid the partials could not be told from raw records: no map phase then, the raw
@@ -198,11 +205,10 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 		return false, s.reply(&scpv2.Reply{Finished: &req.Finished}, nil)
 	}
 	reply := &scpv2.Reply{Finished: &req.Finished}
-	body := s.result()
 	if msgs := s.messages(); len(msgs) > 0 {
 		reply.Inspector = &scpv2.Inspector{Messages: msgs}
 	}
-	return true, s.reply(reply, body)
+	return true, s.writeResult(reply)
 }
 
 // readBody feeds every row of the current chunk's body to the aggregator.
@@ -243,6 +249,9 @@ func (s *session) readBody(chunk int) (err error) {
 			return fmt.Errorf("chunk %d: body: %w", chunk, err)
 		}
 		if err := s.feed.Feed(s.binding, row); err != nil {
+			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
+		}
+		if err := s.checkBudget(s.agg, s.sessionLimit()); err != nil {
 			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
 		}
 	}

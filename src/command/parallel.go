@@ -109,6 +109,7 @@ func (s *session) readParallel(chunk int) error {
 		return err
 	}
 	binding := s.binding
+	limit := s.workerLimit(len(p.workers))
 
 	jobs := make(chan *block)
 	var wg sync.WaitGroup
@@ -117,7 +118,7 @@ func (s *session) readParallel(chunk int) error {
 		go func(w *worker) {
 			defer wg.Done()
 			for b := range jobs {
-				w.parse(b, header, binding)
+				w.parse(b, header, binding, s.spill, limit)
 				p.free <- b.data
 				b.data = nil
 			}
@@ -185,8 +186,9 @@ func (s *session) readParallel(chunk int) error {
 	return s.mergeWorkers()
 }
 
-// parse feeds every row of the block to the worker's aggregator.
-func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding) {
+// parse feeds every row of the block to the worker's aggregator, spilling it to sp (when not nil) as it
+// outgrows limit.
+func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding, sp *spill, limit int64) {
 	w.csv.ResetRows(b.data, header)
 	for {
 		row, err := w.csv.Next()
@@ -202,6 +204,12 @@ func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding) {
 			b.err, b.row = err, b.rows
 			return
 		}
+		if sp != nil && w.agg.Mem() > limit {
+			if err := sp.write(w.agg); err != nil {
+				b.err, b.row = err, b.rows
+				return
+			}
+		}
 	}
 }
 
@@ -212,6 +220,9 @@ func (s *session) mergeWorkers() error {
 			return err
 		}
 		w.agg.Reset()
+		if err := s.checkBudget(s.agg, s.sessionLimit()); err != nil {
+			return err
+		}
 		s.invalidUTF8 += w.feed.InvalidUTF8
 		w.feed.InvalidUTF8 = 0
 	}

@@ -415,3 +415,15 @@ func lowerString(s string) string {
 	}
 	return string(b)
 }
+
+// SearchFillNull returns the fillnull_value a detection's search sets among its tstats options (after macro
+// expansion: current ESCU's security_content_summariesonly carries fillnull_value=null) and whether it sets
+// one. Detections compiled by engine.Compile keep their macros unexpanded and have none.
+func SearchFillNull(det *engine.Detection) (string, bool) {
+	for _, o := range det.Search().Options {
+		if !o.Macro && o.Name == "fillnull_value" {
+			return o.Value, true
+		}
+	}
+	return "", false
+}

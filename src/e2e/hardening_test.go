@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 
 	"context"
 	"regasmdetect/src/engine"
@@ -95,6 +97,38 @@ func TestRecordPosingAsPartial(t *testing.T) {
 		want := "dest,user,parent_process,process_name,process,process_id,parent_process_id,count,firstTime,lastTime\nh,u,p,n,c,1,2,1,1700000003,1700000003\n"
 		if got != want {
 			t.Errorf("plan %+v: result\n%s\nwant\n%s", plan, got, want)
+		}
+	}
+}
+
+// TestBudgetSpills: 20,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
+// dispatch folder and merged back: the rows of the default budget, in the same order, and no file left behind.
+func TestBudgetSpills(t *testing.T) {
+	rows := make([][]string, 20000)
+	for i := range rows {
+		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
+			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
+			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
+	}
+	records := splunkd.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
+		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
+		"Processes.parent_process_id"}, rows)
+	want, err := splunkd.Search(context.Background(), bin, nil, records, splunkd.Plan{ChunkRows: []int{5000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatch := t.TempDir()
+	for _, plan := range []splunkd.Plan{{ChunkRows: []int{5000}, DispatchDir: dispatch}, {Indexers: 3, ChunkRows: []int{5000}, DispatchDir: dispatch}} {
+		got, err := splunkd.Search(context.Background(), bin, []string{"max_mem_usage_mb=1"}, records, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, got.Reduce)
+		if len(got.Table.Rows) != 20000 || render(got.Table) != render(want.Table) {
+			t.Errorf("plan %+v: %d rows, differing from the default budget's", plan, len(got.Table.Rows))
+		}
+		if left, _ := os.ReadDir(dispatch); len(left) != 0 {
+			t.Errorf("left in the dispatch folder: %v", left)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -78,6 +79,7 @@ func events(cfg *Config, results []result) []export.Event {
 	var out []export.Event
 	annotate := *cfg
 	annotate.Format = "json"
+	annotate.ESCU = "" // the detection field is added below, not as a column
 	for _, r := range results {
 		t := render(&annotate, []result{r})
 		src := r.det.Source()
@@ -88,16 +90,15 @@ func events(cfg *Config, results []result) []export.Event {
 			}
 		}
 		for i, cells := range t.rows {
-			row := &r.rows[i]
 			ev := export.Event{}
-			if row.HasTime {
-				ev.Time = row.Last
+			if last := t.times[i]; !math.IsNaN(last) {
+				ev.Time = last
 			}
 			if destCol >= 0 && len(cells[destCol]) > 0 {
 				ev.Host = cells[destCol][0]
 			}
 			ev.Fields = append(ev.Fields,
-				export.Field{Name: "detection", Values: []string{src.Stem()}},
+				export.Field{Name: "detection", Values: []string{r.stem}},
 				export.Field{Name: "search_name", Values: []string{"ESCU - " + src.Name + " - Rule"}},
 			)
 			for j, h := range t.header {

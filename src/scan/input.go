@@ -11,12 +11,10 @@ import (
 	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
-	"unsafe"
 
 	"regasmdetect/src/cim"
 	"regasmdetect/src/cimcsv"
 	"regasmdetect/src/engine"
-	"regasmdetect/src/escu"
 	"regasmdetect/src/scpv2"
 	"regasmdetect/src/sysmon"
 )
@@ -29,10 +27,9 @@ type scanner struct {
 	cfg    *Config
 	stderr io.Writer
 	dets   []*engine.Detection
-	opts   engine.Options
+	sel    *selection // the detections, their stems and options
 	aggs   []*engine.Aggregator
-	recs   []*engine.Record
-	slots  [][]cim.Field // per detection, per engine slot: the CIM field (-1 if the mapping has none)
+	multi  *onePass // Sysmon records: every detection in one pass
 	tbuf   []byte
 	format sysmon.Format // --input-format
 
@@ -47,32 +44,19 @@ type scanner struct {
 }
 
 func newScanner(cfg *Config, stderr io.Writer) (*scanner, error) {
-	s := &scanner{cfg: cfg, stderr: stderr, opts: engine.Options{FillNull: cfg.FillNull, FillNullValue: cfg.FillValue, Annotate: cfg.Annotate}}
+	s := &scanner{cfg: cfg, stderr: stderr}
 	var err error
 	if s.format, err = sysmon.ParseFormat(cfg.InputFormat); err != nil {
 		return nil, err
 	}
-	for _, name := range cfg.Detections {
-		src, err := escu.Lookup(name)
-		if err != nil {
-			return nil, err
-		}
-		det, err := engine.Compile(src)
-		if err != nil {
-			return nil, fmt.Errorf("detection %s: %w", name, err)
-		}
-		slots := make([]cim.Field, len(det.Fields()))
-		for i, f := range det.Fields() {
-			slots[i] = -1
-			if cf, ok := cim.FieldByName(f); ok {
-				slots[i] = cf
-			}
-		}
-		s.dets = append(s.dets, det)
-		s.aggs = append(s.aggs, det.NewAggregator(s.opts))
-		s.recs = append(s.recs, det.NewRecord())
-		s.slots = append(s.slots, slots)
+	if s.sel, err = selectDetections(cfg); err != nil {
+		return nil, err
 	}
+	s.dets = s.sel.dets
+	if s.multi, err = newOnePass(s.sel); err != nil {
+		return nil, err
+	}
+	s.aggs = s.multi.aggs
 	return s, nil
 }
 
@@ -284,24 +268,12 @@ func (s *scanner) feedProcess(p *cim.Process) bool {
 	matched := false
 	if p.HasTime {
 		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
+	} else {
+		s.tbuf = s.tbuf[:0]
 	}
-	for i, rec := range s.recs {
-		rec.Reset()
-		for slot, f := range s.slots[i] {
-			if f < 0 {
-				continue
-			}
-			if v := p.Values[f]; v != "" {
-				rec.Add(slot, unsafe.Slice(unsafe.StringData(v), len(v)))
-			}
-		}
-		if p.HasTime {
-			rec.SetTime(s.tbuf)
-		}
-		if s.aggs[i].Add(rec) {
-			s.matched.Add(1)
-			matched = true
-		}
+	if n := s.multi.add(p, s.tbuf); n > 0 {
+		s.matched.Add(int64(n))
+		matched = true
 	}
 	return matched
 }
@@ -363,9 +335,10 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 }
 
 func (s *scanner) results() []result {
+	s.multi.flush()
 	out := make([]result, len(s.dets))
 	for i, det := range s.dets {
-		out[i] = result{det: det, opts: s.opts, rows: s.aggs[i].Rows()}
+		out[i] = result{det: det, stem: s.sel.stems[i], opts: s.sel.opts[i], rows: s.aggs[i].Rows()}
 	}
 	return out
 }

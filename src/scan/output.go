@@ -6,62 +6,124 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 )
 
-// table is the rendered output: one header and rows of cells; a cell may hold several values.
+// table is the rendered output: one header and rows of cells; a cell may hold several values. cols[i], when
+// not nil, lists the header indexes row i has (its detection's columns): JSON writes only those keys. times[i]
+// is the lastTime of the group behind row i (NaN when unknown), for export.
 type table struct {
 	header []string
 	rows   [][][]string
+	cols   [][]int
+	times  []float64
 }
 
-// render turns the results into cells: with several detections a leading "detection" column names each row's.
-// Times are rendered as security_content_ctime does, in the chosen time zone.
+// detectionColumn reports whether the output names each row's detection in a leading "detection" column: with
+// several detections, or with detections from --escu. A scan of one embedded detection keeps the columns it
+// always had.
+func detectionColumn(cfg *Config, results []result) bool {
+	return len(results) > 1 || cfg.ESCU != ""
+}
+
+// render turns the results into cells. Each detection has its own columns (its search's output, then with
+// --annotate its risk and MITRE fields); the header is their union in order of first appearance. Times are
+// rendered as security_content_ctime does, in the chosen time zone.
 func render(cfg *Config, results []result) table {
 	var t table
-	multi := len(results) > 1
-	for k, r := range results {
-		cols := r.det.Columns(r.opts)
-		if cfg.Annotate {
-			cols = append(cols, "mitre_attack_id")
+	multi := detectionColumn(cfg, results)
+	index := map[string]int{}
+	addCol := func(c string) int {
+		if i, ok := index[c]; ok {
+			return i
 		}
-		if k == 0 {
-			if multi {
-				t.header = append(t.header, "detection")
-			}
-			t.header = append(t.header, cols...)
+		index[c] = len(t.header)
+		t.header = append(t.header, c)
+		return len(t.header) - 1
+	}
+	if multi {
+		addCol("detection")
+	}
+	for _, r := range results {
+		cols, rows, times := renderResult(cfg, r)
+		if len(rows) == 0 {
+			continue
 		}
-		src := r.det.Source()
-		for i := range r.rows {
-			row := &r.rows[i]
-			var cells [][]string
+		at := make([]int, 0, len(cols)+1)
+		if multi {
+			at = append(at, index["detection"])
+		}
+		for _, c := range cols {
+			at = append(at, addCol(c))
+		}
+		for k, cells := range rows {
 			if multi {
-				cells = append(cells, []string{src.Stem()})
-			}
-			for _, v := range row.Key {
-				cells = append(cells, []string{v})
-			}
-			cells = append(cells, []string{strconv.FormatUint(row.Count, 10)})
-			if row.HasTime {
-				cells = append(cells, []string{CTime(row.First, cfg.Location)}, []string{CTime(row.Last, cfg.Location)})
-			} else {
-				cells = append(cells, nil, nil)
-			}
-			if cfg.Annotate {
-				for _, a := range row.Annotations {
-					cells = append(cells, a)
-				}
-				cells = append(cells, []string{strconv.Itoa(src.RiskScore())}, []string{r.det.RiskMessage(row)}, src.MitreIDs())
+				cells = append([][]string{{r.stem}}, cells...)
 			}
 			t.rows = append(t.rows, cells)
+			t.cols = append(t.cols, at)
+			t.times = append(t.times, times[k])
 		}
 	}
-	if len(t.header) == 0 && len(results) > 0 {
-		t.header = results[0].det.Columns(results[0].opts)
+	if len(t.rows) == 0 && len(results) > 0 {
+		cols, _, _ := renderResult(cfg, results[0])
+		for _, c := range cols {
+			addCol(c)
+		}
+	}
+	// Spread each row over the whole header.
+	for k, cells := range t.rows {
+		full := make([][]string, len(t.header))
+		for j, h := range t.cols[k] {
+			full[h] = cells[j]
+		}
+		t.rows[k] = full
+	}
+	if !multi {
+		t.cols = nil // one detection: every row has every column
 	}
 	return t
+}
+
+// renderResult returns one detection's columns, rows and each row's lastTime (NaN when unknown).
+func renderResult(cfg *Config, r result) ([]string, [][][]string, []float64) {
+	if r.det.Generic() {
+		return renderGeneric(cfg, r)
+	}
+	cols := r.det.Columns(r.opts)
+	if cfg.Annotate {
+		cols = append(cols, "mitre_attack_id")
+	}
+	src := r.det.Source()
+	var rows [][][]string
+	var times []float64
+	for i := range r.rows {
+		row := &r.rows[i]
+		var cells [][]string
+		for _, v := range row.Key {
+			cells = append(cells, []string{v})
+		}
+		cells = append(cells, []string{strconv.FormatUint(row.Count, 10)})
+		if row.HasTime {
+			cells = append(cells, []string{CTime(row.First, cfg.Location)}, []string{CTime(row.Last, cfg.Location)})
+			times = append(times, row.Last)
+		} else {
+			cells = append(cells, nil, nil)
+			times = append(times, math.NaN())
+		}
+		if cfg.Annotate {
+			for _, a := range row.Annotations {
+				cells = append(cells, a)
+			}
+			cells = append(cells, []string{strconv.Itoa(src.RiskScore())}, []string{r.det.RiskMessage(row)}, src.MitreIDs())
+		}
+		rows = append(rows, cells)
+	}
+	return cols, rows, times
 }
 
 func write(w io.Writer, cfg *Config, results []result) error {
@@ -136,10 +198,15 @@ func writeJSON(w io.Writer, t table, lines bool) error {
 			b.WriteString("\n  ")
 		}
 		b.WriteString("{")
+		first := true
 		for j, c := range r {
-			if j > 0 {
+			if t.cols != nil && !slices.Contains(t.cols[i], j) {
+				continue
+			}
+			if !first {
 				b.WriteString(",")
 			}
+			first = false
 			b.Write(jsonValue(t.header[j]))
 			b.WriteString(":")
 			switch len(c) {

@@ -29,9 +29,14 @@ const (
 
 // Config is what the flags say.
 type Config struct {
-	Paths       []string
-	Detections  []string
-	InputFormat string
+	Paths      []string
+	Detections []string
+	// DetectionSpec is --detection as given ("all", or a comma list); ESCU is --escu (a security_content
+	// checkout, "" for the embedded detections); Story is --story.
+	DetectionSpec string
+	ESCU          string
+	Story         string
+	InputFormat   string
 	// MaxDecompressed caps the bytes decompressed from each gzip input (--max-decompressed).
 	MaxDecompressed int64
 	Format          string
@@ -93,7 +98,7 @@ func MainContext(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	switch {
 	case s.inputErrors > 0 || exportFailed || interrupted:
 		return ExitErrors
-	case cfg.FailOnHit && hits(results) > 0:
+	case cfg.FailOnHit && hits(cfg, results) > 0:
 		return ExitDetected
 	}
 	return ExitClean
@@ -103,7 +108,9 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("regasmdetect scan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &Config{}
-	detection := fs.String("detection", escu.Default, "embedded detection(s) to run, comma-separated, or \"all\"")
+	detection := fs.String("detection", escu.Default, "detection(s) to run: file stems, comma-separated, or \"all\" (embedded, or of --escu)")
+	fs.StringVar(&cfg.ESCU, "escu", "", "run the Endpoint.Processes tstats detections of this security_content checkout (detections/, macros/, lookups/)")
+	fs.StringVar(&cfg.Story, "story", "", "with --escu: run the runnable detections of this analytic story")
 	fs.StringVar(&cfg.InputFormat, "input-format", "auto", "input format: auto, xml, json, evtx, csv")
 	maxGz := fs.String("max-decompressed", "16GiB", "largest size a gzip input may decompress to (bytes, or with KiB, MiB, GiB); a larger one is an error")
 	fs.StringVar(&cfg.Format, "format", "table", "output format: table, csv, json, jsonl")
@@ -138,20 +145,21 @@ Flags:
 		fs.Usage()
 		return nil, errors.New("no PATH given")
 	}
-	if *detection == "all" {
-		cfg.Detections = escu.Names()
-	} else {
+	cfg.DetectionSpec = strings.TrimSpace(*detection)
+	if cfg.DetectionSpec != "all" {
 		for _, d := range strings.Split(*detection, ",") {
 			if d = strings.TrimSpace(d); d != "" {
-				if _, err := escu.Lookup(d); err != nil {
-					return nil, fmt.Errorf("--detection: %w", err)
+				if cfg.ESCU == "" {
+					if _, err := escu.Lookup(d); err != nil {
+						return nil, fmt.Errorf("--detection: %w", err)
+					}
 				}
 				cfg.Detections = append(cfg.Detections, d)
 			}
 		}
-	}
-	if len(cfg.Detections) == 0 {
-		return nil, errors.New("--detection names no detection")
+		if len(cfg.Detections) == 0 {
+			return nil, errors.New("--detection names no detection")
+		}
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "fillnull-value" {
@@ -226,16 +234,14 @@ func CTime(t float64, loc *time.Location) string {
 // result is one detection's rows.
 type result struct {
 	det  *engine.Detection
+	stem string // the detection's file stem, for the detection column
 	opts engine.Options
 	rows []engine.Row
 }
 
-func hits(rs []result) int {
-	n := 0
-	for _, r := range rs {
-		n += len(r.rows)
-	}
-	return n
+// hits counts the output rows (after each detection's SPL pipeline).
+func hits(cfg *Config, rs []result) int {
+	return len(render(cfg, rs).rows)
 }
 
 // isTerminal reports whether w is a terminal.

@@ -1,26 +1,33 @@
-// Command package builds the installable Splunk app, dist/regasmdetect-<version>.tgz, reproducibly:
+// Command package builds the installable Splunk app reproducibly, in two variants:
 //
 //	go run ./src/cmd/package [-version V] [-out dist]
 //
-// It cross-compiles ./src/cmd/regasmdetect for every platform the app ships (CGO_ENABLED=0, -trimpath,
-// -buildvcs=false, -ldflags "-s -w -buildid= -X main.version=V"), lays the app out as
+//	dist/regasmdetect-<version>.tgz        Splunk Enterprise: Linux x86-64 and aarch64, Windows x86-64, macOS
+//	dist/regasmdetect-<version>-cloud.tgz  Splunk Cloud Platform: Linux x86-64 and aarch64, vetted layout
 //
-//	regasmdetect/app.manifest, README.md, default/*, metadata/*, static/* (if present),
-//	regasmdetect/<PLATFORM>/bin/regasmdetect[.exe]
+// It cross-compiles the app's build of the command (./src/cmd/regasmdetect-splunk: the protocol path only) for
+// every platform once (CGO_ENABLED=0, -trimpath, -buildvcs=false, -ldflags "-s -w -buildid= -X main.version=V
+// -X main.source=URL"), lays each variant out as
 //
-// and writes a gzip-compressed tar with entries sorted by name, directories 0755, binaries 0755, every other
-// file 0644, owner and group 0 without names, one fixed modification time, and a gzip header without name or
-// time. The modification time is SOURCE_DATE_EPOCH when set, else the committer time of the last git commit,
-// else the Unix epoch; so the same sources give the same bytes. It prints the path of the package.
+//	regasmdetect/app.manifest, README.md, default/*, metadata/*, static/* (if present)
+//	regasmdetect/bin/regasmdetect                 the POSIX launcher (from bin/regasmdetect)
+//	regasmdetect/<PLATFORM>/bin/regasmdetect[.exe] the builds (Variants says which, and where)
+//
+// and writes gzip-compressed tars with entries sorted by name, directories 0755, binaries and the launcher
+// 0755, every other file 0644, owner and group 0 without names, one fixed modification time, and a gzip header
+// without name or time. The modification time is SOURCE_DATE_EPOCH when set, else the committer time of the
+// last git commit, else the Unix epoch; so the same sources give the same bytes. It prints the packages' paths.
 //
 // The version defaults to [launcher] version of default/app.conf; the tool refuses a -version that differs
 // from default/app.conf or app/app.manifest, since Splunk and AppInspect read the version from those files.
+// The source URL comes from the one "Source code:" line of app/README.md's Binary File Declaration.
 package main
 
 import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -29,11 +36,15 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"regasmdetect/src/splunkconf"
@@ -42,42 +53,99 @@ import (
 // AppName is the app's folder name, [package] id and [id] name.
 const AppName = "regasmdetect"
 
-// Platform is one binary of the package.
+// MainPackage is the search command build that ships in the app: the protocol path only (no scanner, no
+// exporters, no net/http); it is installed under the name regasmdetect[.exe].
+const MainPackage = "./src/cmd/regasmdetect-splunk"
+
+// Launcher is the POSIX launcher at bin/regasmdetect (in the repository and in both packages): splunkd runs it
+// when it finds no build in its own platform folder; it runs the build for the machine it is on.
+const Launcher = "bin/regasmdetect"
+
+// Platform is one Go target the app ships.
 type Platform struct {
-	// Dir is the Splunk platform directory ("linux_x86_64").
+	// Dir is the platform folder ("linux_x86_64"), named as commands.conf.spec names <PLATFORM>.
 	Dir string
 	// GOOS and GOARCH select the Go target.
 	GOOS, GOARCH string
 }
 
-// Platforms are the binaries the app ships. linux_aarch64 is not in the platform list of Splunk 9.2's
-// commands.conf.spec; it is shipped for ARM indexers (Splunk Cloud's indexer tier), see docs/app.md.
-var Platforms = []Platform{
-	{"darwin_x86_64", "darwin", "amd64"},
-	{"linux_aarch64", "linux", "arm64"},
-	{"linux_x86_64", "linux", "amd64"},
-	{"windows_x86_64", "windows", "amd64"},
+// Exe is the executable's file name on the platform.
+func (p Platform) Exe() string {
+	if p.GOOS == "windows" {
+		return AppName + ".exe"
+	}
+	return AppName
 }
 
-// Binary returns the executable's path inside the app folder ("linux_x86_64/bin/regasmdetect").
-func (p Platform) Binary() string {
-	name := AppName
-	if p.GOOS == "windows" {
-		name += ".exe"
-	}
-	return p.Dir + "/bin/" + name
+// Binary returns the executable's usual path inside the app folder ("linux_x86_64/bin/regasmdetect").
+func (p Platform) Binary() string { return p.Dir + "/bin/" + p.Exe() }
+
+// The targets. linux_aarch64 is not in the platform list of Splunk 9.2's commands.conf.spec: splunkd on ARM
+// reaches it through the launcher in bin/ (or directly, if its platform folder has that name); docs/app.md.
+var (
+	Darwin  = Platform{"darwin_x86_64", "darwin", "amd64"}
+	LinuxA  = Platform{"linux_aarch64", "linux", "arm64"}
+	LinuxX  = Platform{"linux_x86_64", "linux", "amd64"}
+	Windows = Platform{"windows_x86_64", "windows", "amd64"}
+)
+
+// Platforms are every target compiled by the tool.
+var Platforms = []Platform{Darwin, LinuxA, LinuxX, Windows}
+
+// Placement puts one platform's build at a path inside the app folder.
+type Placement struct {
+	Platform Platform
+	Path     string
 }
+
+// Variant is one package the tool writes.
+type Variant struct {
+	// Suffix follows the version in the file name: "" (regasmdetect-1.0.0.tgz) or "-cloud".
+	Suffix string
+	// Binaries are the builds the package carries and where.
+	Binaries []Placement
+}
+
+// Variants are the packages: one for Splunk Enterprise on every platform, and one for Splunk Cloud Platform,
+// which carries only Linux builds and keeps every x86-64 build out of the folders AppInspect's
+// check_idx_binary_compatibility resolves a command in (bin/, linux_x86(_64)/bin, windows_x86(_64)/bin,
+// darwin_x86(_64)/bin): there an x86-64 ELF file fails Cloud vetting. Both have bin/regasmdetect, the launcher.
+// The layout and why: docs/app.md, "Where splunkd finds the command".
+var Variants = []Variant{
+	{Suffix: "", Binaries: []Placement{
+		{Darwin, Darwin.Binary()},
+		{LinuxA, LinuxA.Binary()},
+		{LinuxX, LinuxX.Binary()},
+		{Windows, Windows.Binary()},
+		// filename = regasmdetect names the file exactly; Windows gets it under that name too, so that
+		// splunkd on Windows finds a build in windows_x86_64/bin whether or not it appends ".exe", and never
+		// falls through to the POSIX launcher in bin/.
+		{Windows, Windows.Dir + "/bin/" + AppName},
+	}},
+	{Suffix: "-cloud", Binaries: []Placement{
+		{LinuxA, LinuxA.Binary()},
+		{LinuxX, LinuxX.Dir + "/libexec/" + AppName},
+	}},
+}
+
+// FileName is the package's file name for a version.
+func (v Variant) FileName(version string) string { return AppName + "-" + version + v.Suffix + ".tgz" }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("package", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	version := flags.String("version", "", "app version (default: [launcher] version of default/app.conf)")
-	out := flags.String("out", "dist", "directory to write the package into")
-	root := flags.String("root", ".", "project root (holds go.mod, default/, metadata/, app/)")
+	var o Options
+	flags.StringVar(&o.Version, "version", "", "app version (default: [launcher] version of default/app.conf)")
+	flags.StringVar(&o.Out, "out", "dist", "directory to write the packages into")
+	flags.StringVar(&o.Root, "root", ".", "project root (holds go.mod, default/, metadata/, app/, bin/)")
+	host := flags.Bool("host", false, "build for this machine only, into the project's own platform folder (make build), so that a\ncheckout linked into $SPLUNK_HOME/etc/apps runs; write no package")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./src/cmd/package [-version V] [-out DIR] [-root DIR]")
 		flags.PrintDefaults()
@@ -89,13 +157,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return 2
 	}
-	p, err := Build(*root, *out, *version)
+	build := Build
+	if *host {
+		build = BuildHost
+	}
+	paths, err := build(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "package: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, p)
+	for _, p := range paths {
+		fmt.Fprintln(stdout, p)
+	}
 	return 0
+}
+
+// Options say what to package and where.
+type Options struct {
+	Root    string // project root
+	Out     string // output directory
+	Version string // "" = default/app.conf's
 }
 
 // entry is one file of the package: its path under the app folder, contents and mode.
@@ -105,54 +186,159 @@ type entry struct {
 	mode int64
 }
 
-// Build compiles the binaries, assembles the app and writes <out>/regasmdetect-<version>.tgz. It returns the
-// path of the package.
-func Build(root, out, version string) (string, error) {
+// Build compiles the binaries once per platform, assembles every variant and writes
+// <out>/regasmdetect-<version>[-cloud].tgz. It returns the paths of the packages.
+func Build(ctx context.Context, o Options) ([]string, error) {
+	root := o.Root
+	if root == "" {
+		root = "."
+	}
 	confVersion, err := appVersion(root)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	version := o.Version
 	if version == "" {
 		version = confVersion
 	}
 	if version != confVersion {
-		return "", fmt.Errorf("version %q differs from %q in default/app.conf: change the app files first", version, confVersion)
+		return nil, fmt.Errorf("version %q differs from %q in default/app.conf: change the app files first", version, confVersion)
 	}
 	if err := checkManifest(root, version); err != nil {
-		return "", err
+		return nil, err
+	}
+	source, err := SourceURL(root)
+	if err != nil {
+		return nil, err
 	}
 	mtime, err := modTime(root)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	files, err := appFiles(root)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "regasmdetect-package-")
 	if err != nil {
-		return "", fmt.Errorf("temporary directory: %w", err)
+		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	builds := map[Platform][]byte{}
 	for _, p := range Platforms {
-		data, err := compile(root, tmp, p, version)
+		data, err := compile(ctx, root, tmp, p, version, source)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		files = append(files, entry{name: p.Binary(), data: data, mode: 0o755})
+		builds[p] = data
 	}
-	var buf bytes.Buffer
-	if err := writeTgz(&buf, files, mtime); err != nil {
-		return "", err
+	out := o.Out
+	if out == "" {
+		out = "dist"
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", fmt.Errorf("output directory: %w", err)
+		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	dst := filepath.Join(out, AppName+"-"+version+".tgz")
-	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
-		return "", fmt.Errorf("write package: %w", err)
+	var paths []string
+	for _, v := range Variants {
+		all := append([]entry(nil), files...)
+		for _, b := range v.Binaries {
+			all = append(all, entry{name: b.Path, data: builds[b.Platform], mode: 0o755})
+		}
+		var buf bytes.Buffer
+		if err := writeTgz(&buf, all, mtime); err != nil {
+			return nil, err
+		}
+		dst := filepath.Join(out, v.FileName(version))
+		if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+			return nil, fmt.Errorf("write package: %w", err)
+		}
+		paths = append(paths, dst)
 	}
-	return dst, nil
+	return paths, nil
+}
+
+// HostPlatform is the platform folder whose build runs on this machine: macOS on Apple silicon runs the
+// x86-64 build through Rosetta 2, as it does in the package.
+func HostPlatform(goos, goarch string) (Platform, bool) {
+	for _, p := range Platforms {
+		if p.GOOS == goos && (p.GOARCH == goarch || goos == "darwin") {
+			return p, true
+		}
+	}
+	return Platform{}, false
+}
+
+// BuildHost compiles the app's build for this machine into the project itself, where the Splunk Enterprise
+// package has it (linux_x86_64/bin/regasmdetect on this kind of machine; both Windows names on Windows), so that
+// the checkout, linked into $SPLUNK_HOME/etc/apps/regasmdetect, is a working app. It returns the paths written.
+func BuildHost(ctx context.Context, o Options) ([]string, error) {
+	root := o.Root
+	if root == "" {
+		root = "."
+	}
+	p, ok := HostPlatform(runtime.GOOS, runtime.GOARCH)
+	if !ok {
+		return nil, fmt.Errorf("the app has no build for %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	version, err := appVersion(root)
+	if err != nil {
+		return nil, err
+	}
+	source, err := SourceURL(root)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "regasmdetect-build-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	data, err := compile(ctx, root, tmp, p, version, source)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, b := range Variants[0].Binaries {
+		if b.Platform != p {
+			continue
+		}
+		dst := filepath.Join(root, filepath.FromSlash(b.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, err
+		}
+		// Write beside and rename, so that a splunkd running the old build is never handed a partial file.
+		if err := os.WriteFile(dst+".new", data, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(dst+".new", dst); err != nil {
+			return nil, err
+		}
+		abs, err := filepath.Abs(dst)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, abs)
+	}
+	return paths, nil
+}
+
+// sourceRE finds the source URL in the app README's Binary File Declaration: the one place it is set.
+var sourceRE = regexp.MustCompile(`(?m)^Source code: <(https://[^\s>]+)>$`)
+
+// SourceURL returns the URL of the source code the binaries are built from, as app/README.md declares it on
+// its one "Source code: <https://...>" line. The packaging tool stamps it into the binaries
+// (`regasmdetect version` prints it), so the declaration and the binaries cannot disagree.
+func SourceURL(root string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "app", "README.md"))
+	if err != nil {
+		return "", fmt.Errorf("app README: %w", err)
+	}
+	m := sourceRE.FindAllSubmatch(data, -1)
+	if len(m) != 1 {
+		return "", fmt.Errorf("app/README.md: want exactly one line \"Source code: <https://...>\" in the Binary File Declaration, found %d", len(m))
+	}
+	return string(m[0][1]), nil
 }
 
 // appVersion reads [launcher] version of default/app.conf and checks that [id] version agrees.
@@ -260,15 +446,23 @@ func appFiles(root string) ([]entry, error) {
 		}
 		files = append(files, entry{name: dst, data: data, mode: 0o644})
 	}
+	launcher, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(Launcher)))
+	if err != nil {
+		return nil, fmt.Errorf("collect the launcher: %w", err)
+	}
+	if !bytes.HasPrefix(launcher, []byte("#!/bin/sh\n")) {
+		return nil, fmt.Errorf("%s: not a POSIX shell script (#!/bin/sh)", Launcher)
+	}
+	files = append(files, entry{name: Launcher, data: launcher, mode: 0o755})
 	return files, nil
 }
 
-// compile cross-compiles the command for one platform and returns the executable's bytes.
-func compile(root, tmp string, p Platform, version string) ([]byte, error) {
-	exe := filepath.Join(tmp, p.Dir, path.Base(p.Binary()))
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", "-s -w -buildid= -X main.version="+version,
-		"-o", exe, "./src/cmd/regasmdetect")
+// compile cross-compiles the app's build of the command for one platform and returns the executable's bytes.
+func compile(ctx context.Context, root, tmp string, p Platform, version, source string) ([]byte, error) {
+	exe := filepath.Join(tmp, p.Dir, p.Exe())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
+		"-ldflags", "-s -w -buildid= -X main.version="+version+" -X main.source="+source,
+		"-o", exe, MainPackage)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.GOOS, "GOARCH="+p.GOARCH)
 	var stderr bytes.Buffer

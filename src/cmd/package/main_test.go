@@ -99,7 +99,7 @@ func TestVersionChecks(t *testing.T) {
 	if err := checkManifest(dir, "1.2.3"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Build(dir, t.TempDir(), "2.0.0"); err == nil || !strings.Contains(err.Error(), "differs") {
+	if _, err := Build(t.Context(), Options{Root: dir, Out: t.TempDir(), Version: "2.0.0"}); err == nil || !strings.Contains(err.Error(), "differs") {
 		t.Errorf("-version 2.0.0 against app.conf 1.2.3: err = %v", err)
 	}
 	if err := checkManifest(dir, "1.2.4"); err == nil {
@@ -111,20 +111,48 @@ func TestVersionChecks(t *testing.T) {
 	}
 }
 
-func TestBinaryNames(t *testing.T) {
-	want := map[string]string{
-		"darwin_x86_64":  "darwin_x86_64/bin/regasmdetect",
-		"linux_aarch64":  "linux_aarch64/bin/regasmdetect",
-		"linux_x86_64":   "linux_x86_64/bin/regasmdetect",
-		"windows_x86_64": "windows_x86_64/bin/regasmdetect.exe",
+func TestLayout(t *testing.T) {
+	want := map[string][]string{
+		"": {"darwin_x86_64/bin/regasmdetect", "linux_aarch64/bin/regasmdetect", "linux_x86_64/bin/regasmdetect",
+			"windows_x86_64/bin/regasmdetect.exe", "windows_x86_64/bin/regasmdetect"},
+		"-cloud": {"linux_aarch64/bin/regasmdetect", "linux_x86_64/libexec/regasmdetect"},
 	}
-	for _, p := range Platforms {
-		if got := p.Binary(); got != want[p.Dir] {
-			t.Errorf("%s: %q, want %q", p.Dir, got, want[p.Dir])
+	for _, v := range Variants {
+		var got []string
+		for _, b := range v.Binaries {
+			got = append(got, b.Path)
+			if !strings.HasSuffix(b.Path, "/"+b.Platform.Exe()) && b.Platform.GOOS != "windows" {
+				t.Errorf("%s: %s is not named %s", v.FileName("1.0.0"), b.Path, b.Platform.Exe())
+			}
 		}
-		delete(want, p.Dir)
+		if strings.Join(got, " ") != strings.Join(want[v.Suffix], " ") {
+			t.Errorf("%s: binaries %q, want %q", v.FileName("1.0.0"), got, want[v.Suffix])
+		}
 	}
-	if len(want) != 0 {
-		t.Errorf("platforms missing: %v", want)
+	if got := Windows.Binary(); got != "windows_x86_64/bin/regasmdetect.exe" {
+		t.Errorf("Windows.Binary() = %q", got)
+	}
+}
+
+func TestSourceURL(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, "app", "README.md"), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("# Binary File Declaration\n\nSource code: <https://example.org/x/regasmdetect>\n")
+	if u, err := SourceURL(dir); err != nil || u != "https://example.org/x/regasmdetect" {
+		t.Errorf("SourceURL = %q, %v", u, err)
+	}
+	for _, bad := range []string{"no url\n", "Source code: <http://plain.example>\n",
+		"Source code: <https://a.example>\nSource code: <https://b.example>\n"} {
+		write(bad)
+		if _, err := SourceURL(dir); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
 	}
 }
