@@ -19,6 +19,7 @@ import (
 
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
+	"regasmdetect/src/tstats"
 )
 
 // Columns the map phase writes besides the by-fields and the annotation fields. They carry no leading
@@ -41,7 +42,7 @@ var PartialColumns = []string{PartialCount, PartialFirstTime, PartialLastTime, P
 	PartialNullDropped, PartialTruncated, PartialSearch}
 
 // Prefix is the data model object prefix that tstats puts before every Endpoint.Processes field.
-const Prefix = "Processes."
+const Prefix = tstats.Prefix
 
 const (
 	mvPrefix = "__mv_"

@@ -235,7 +235,7 @@ func (s *session) readBody(chunk int) (err error) {
 		return nil // an empty body is normal
 	}
 	if err != nil {
-		return fmt.Errorf("chunk %d: body: %w", chunk, err)
+		return bodyError(chunk, err)
 	}
 	if err := s.bind(chunk, header); err != nil {
 		return err
@@ -246,7 +246,7 @@ func (s *session) readBody(chunk int) (err error) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("chunk %d: body: %w", chunk, err)
+			return bodyError(chunk, err)
 		}
 		if err := s.feed.Feed(s.binding, row); err != nil {
 			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
