@@ -7,6 +7,7 @@ import (
 
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
+	"regasmdetect/src/tstats"
 )
 
 // Name is the command's name in SPL and in commands.conf.
@@ -120,15 +121,14 @@ func ParseOptions(args []string) (*Options, error) {
 
 const usage = "usage: regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL] [max_mem_usage_mb=MB]"
 
-// parseBool accepts Splunk's boolean spellings: true/false, t/f, yes/no, 1/0, in any case.
+// parseBool reads a boolean option with tstats.ParseBool (Splunk's spellings true/false, t/f, yes/no, y/n,
+// 1/0, in any case) and names the option when the value is none of them.
 func parseBool(name, value string) (bool, error) {
-	switch strings.ToLower(value) {
-	case "true", "t", "yes", "y", "1":
-		return true, nil
-	case "false", "f", "no", "n", "0":
-		return false, nil
+	b, err := tstats.ParseBool(value)
+	if err != nil {
+		return false, fmt.Errorf("option %s=%q: want a boolean (true or false)", name, value)
 	}
-	return false, fmt.Errorf("option %s=%q: want a boolean (true or false)", name, value)
+	return b, nil
 }
 
 // Preop returns the streaming_preop: the SPL Splunk runs on the indexers before this command, namely the command

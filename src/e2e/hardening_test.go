@@ -132,3 +132,66 @@ func TestBudgetSpills(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyEncodings: a byte-order mark before the header no longer hides _time (firstTime was empty), in a
+// small and in a large body; CR-only line ends, which lost every row, are an error naming row and field; and
+// no reply repeats its chunk prefix.
+func TestBodyEncodings(t *testing.T) {
+	header := "\"_time\",\"Processes.parent_process_name\",\"Processes.dest\",\"Processes.user\",\"Processes.parent_process\"," +
+		"\"Processes.process_name\",\"Processes.process\",\"Processes.process_id\",\"Processes.parent_process_id\""
+	row := func(i int) string {
+		return fmt.Sprintf("%d,\"RegAsm.exe\",\"WKS-%d\",\"u\",\"p\",\"cmd.exe\",\"c\",\"1\",\"2\"", 1700000000+i, i%3)
+	}
+	for _, n := range []int{3, 30000} { // in line and parallel
+		var b strings.Builder
+		b.WriteString("\xEF\xBB\xBF" + header + "\n")
+		for i := 0; i < n; i++ {
+			b.WriteString(row(i) + "\n")
+		}
+		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, tr)
+		if tr.ExitCode != 0 || len(tr.Replies) != 1 {
+			t.Fatalf("BOM, %d rows: exit %d, %q", n, tr.ExitCode, tr.Stdout)
+		}
+		tab, err := splunkd.DecodeCSV(tr.Replies[0].Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tab.Rows) != 3 || tab.Strings()[0][8] != "1700000000" {
+			t.Errorf("BOM, %d rows: result %q, want 3 rows with firstTime 1700000000", n, tab.Strings())
+		}
+	}
+	for _, n := range []int{3, 30000} {
+		var b strings.Builder
+		b.WriteString(header + "\r")
+		for i := 0; i < n; i++ {
+			b.WriteString(row(i) + "\r")
+		}
+		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, tr)
+		want := "chunk 2: body: csv row 1, field 9: carriage return outside a quoted value (line ends must be LF or CRLF)"
+		if tr.ExitCode != 1 || len(tr.Replies) != 1 || tr.Replies[0].Error() != want {
+			t.Errorf("CR-only, %d rows: exit %d, replies %q, want the error %q", n, tr.ExitCode, tr.Stdout, want)
+		}
+	}
+	meta := splunkd.ExecuteMeta(true)
+	truncated := cat([]byte(fmt.Sprintf("chunked 1.0,%d,100\n", len(meta))), meta, []byte("a,b\n"))
+	tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), truncated), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Replies) != 1 {
+		t.Fatalf("truncated body: %q", tr.Stdout)
+	}
+	e := tr.Replies[0].Error()
+	if !strings.HasPrefix(e, "scpv2: chunk 2 at byte ") || !strings.HasSuffix(e, ": body: stream ended with 96 of 100 bytes missing: unexpected EOF") ||
+		strings.Count(e, "chunk") != 1 {
+		t.Errorf("truncated body: error %q, want the chunk named once", e)
+	}
+}

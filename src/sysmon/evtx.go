@@ -177,7 +177,7 @@ func (x *evtxReader) Next(p *cim.Process) error {
 				x.stats.Errors++
 				return it.err
 			}
-			*p = b.procs[it.proc]
+			copyProcess(p, &b.procs[it.proc])
 			x.stats.ProcessCreations++
 			return nil
 		}
@@ -261,9 +261,13 @@ func (w *evtxWorker) decode(b *evtxBatch) {
 			b.tail.other++
 			continue
 		}
-		b.procs = append(b.procs, cim.Process{})
+		if len(b.procs) < cap(b.procs) {
+			b.procs = b.procs[:len(b.procs)+1] // reuse the storage of a record of an earlier chunk
+		} else {
+			b.procs = append(b.procs, cim.Process{})
+		}
 		p := &b.procs[len(b.procs)-1]
-		Map(w.ev.get, p)
+		Map(w.ev, p)
 		p.Source, p.Record = w.source, int64(rec.ID)
 		b.tail.proc = len(b.procs) - 1
 		b.items = append(b.items, b.tail)
@@ -310,6 +314,17 @@ func (w *evtxWorker) convert(rec *evtx.Record) bool {
 	}
 	bracePrefix(e, sProcessGUID)
 	bracePrefix(e, sParentProcessGUID)
-	e.finish()
 	return true
+}
+
+// copyProcess copies src into p's own storage (kept from call to call), so that p's values stay valid after
+// the batch src belongs to is reused for a later chunk.
+func copyProcess(p, src *cim.Process) {
+	p.Reset()
+	p.Time, p.HasTime, p.Source, p.Record = src.Time, src.HasTime, src.Source, src.Record
+	for f, v := range src.Values {
+		if len(v) > 0 {
+			p.Set(cim.Field(f), v)
+		}
+	}
 }
