@@ -15,7 +15,7 @@ import (
 	"os"
 	"slices"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
 	"regasmdetect/src/internal/readahead"
@@ -80,7 +80,7 @@ type session struct {
 	opts *Options
 	det  *engine.Detection
 	agg  *engine.Aggregator
-	feed *cimcsv.Feeder
+	feed *cim.Feeder
 	csv  *scpv2.CSVReader
 	out  scpv2.CSVWriter
 
@@ -96,7 +96,7 @@ type session struct {
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
-	binding     *cimcsv.Binding
+	binding     *cim.Binding
 }
 
 func (s *session) run() error {
@@ -162,14 +162,14 @@ func (s *session) getinfo(meta []byte) error {
 	}
 	s.opts, s.det = opts, det
 	s.agg = det.NewAggregator(opts.Engine())
-	s.feed = cimcsv.NewFeeder(det, s.agg)
+	s.feed = cim.NewFeeder(det, s.agg)
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	s.limit = int64(opts.MaxMemMB) * budgetUnit
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
 		s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
-		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
+		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cim.RequiredFields(det)}
 		if s.sid != "" {
 			// Without a sid the partials could not be told from raw records: no map phase then, the raw
 			// records come to this process (the same result, more traffic).
@@ -269,7 +269,7 @@ func (s *session) bind(chunk int, header []string) error {
 	if s.binding != nil && slices.Equal(header, s.header) {
 		return nil
 	}
-	b, err := cimcsv.BindSearch(s.det, header, s.sid)
+	b, err := cim.BindSearch(s.det, header, s.sid)
 	if err != nil {
 		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}

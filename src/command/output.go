@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
 )
@@ -120,14 +120,14 @@ func (s *session) partials() ([]byte, error) {
 	annFields := s.det.AnnotateFields()
 	ann := s.opts.Annotate
 	header := append([]string{}, by...)
-	header = append(header, cimcsv.PartialCount, cimcsv.PartialFirstTime, cimcsv.PartialLastTime)
+	header = append(header, cim.PartialCount, cim.PartialFirstTime, cim.PartialLastTime)
 	if ann {
 		for _, f := range annFields {
 			header = append(header, f, "__mv_"+f)
 		}
 	}
-	header = append(header, cimcsv.PartialRecords, cimcsv.PartialMatched, cimcsv.PartialNullDropped,
-		cimcsv.PartialTruncated, cimcsv.PartialSearch)
+	header = append(header, cim.PartialRecords, cim.PartialMatched, cim.PartialNullDropped,
+		cim.PartialTruncated, cim.PartialSearch)
 	w := &s.out
 	w.Reset()
 	w.WriteRow(header)

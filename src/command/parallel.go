@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"sync"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
 )
@@ -26,7 +26,7 @@ var (
 // worker parses blocks of one body into its own aggregator.
 type worker struct {
 	agg  *engine.Aggregator
-	feed *cimcsv.Feeder
+	feed *cim.Feeder
 	csv  scpv2.CSVReader
 }
 
@@ -59,7 +59,7 @@ func newPool(det *engine.Detection, opts engine.Options) *pool {
 	p := &pool{free: make(chan []byte, n+2)}
 	for i := 0; i < n; i++ {
 		agg := det.NewAggregator(opts)
-		p.workers = append(p.workers, &worker{agg: agg, feed: cimcsv.NewFeeder(det, agg)})
+		p.workers = append(p.workers, &worker{agg: agg, feed: cim.NewFeeder(det, agg)})
 	}
 	for i := 0; i < cap(p.free); i++ {
 		p.free <- nil // buffers are allocated on first use
@@ -167,7 +167,7 @@ func (s *session) readParallel(chunk int) error {
 
 // parse feeds every row of the block to the worker's aggregator, spilling it to sp (when not nil) as it
 // outgrows limit.
-func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding, sp *spill, limit int64) {
+func (w *worker) parse(b *block, header []string, binding *cim.Binding, sp *spill, limit int64) {
 	w.csv.ResetRows(b.data, header)
 	for {
 		row, err := w.csv.Next()

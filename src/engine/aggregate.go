@@ -13,8 +13,10 @@ import (
 // the bytes passed to Add and SetTime belong to the caller and must stay unchanged until Aggregator.Add
 // returns; the record keeps no copy.
 type Record struct {
-	vals [][][]byte
-	time []byte
+	vals   [][][]byte
+	time   []byte
+	tnum   float64 // _time as a number, when hasNum (SetTimeValue)
+	hasNum bool
 }
 
 // NewRecord returns an empty record with one slot per field of the detection.
@@ -28,6 +30,7 @@ func (r *Record) Reset() {
 		r.vals[i] = r.vals[i][:0]
 	}
 	r.time = nil
+	r.hasNum = false
 }
 
 // Add appends one value to a slot; call it once per value of a multivalue field. An empty v is a null and is
@@ -40,7 +43,22 @@ func (r *Record) Add(slot int, v []byte) {
 }
 
 // SetTime sets the raw _time value (parsed only if the record matches).
-func (r *Record) SetTime(t []byte) { r.time = t }
+func (r *Record) SetTime(t []byte) { r.time, r.hasNum = t, false }
+
+// SetTimeValue sets _time in epoch seconds, for readers that hold it as a number: no text round trip. A NaN or
+// an infinity is no time, as parseTime reads them.
+func (r *Record) SetTimeValue(t float64) {
+	r.time = nil
+	r.tnum, r.hasNum = t, !math.IsNaN(t) && !math.IsInf(t, 0)
+}
+
+// timeValue returns _time as a number and whether the record has one.
+func (r *Record) timeValue() (float64, bool) {
+	if r.hasNum {
+		return r.tnum, true
+	}
+	return parseTime(r.time)
+}
 
 func (r *Record) values(slot int) [][]byte {
 	if slot < 0 || slot >= len(r.vals) {
@@ -167,7 +185,7 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		return false
 	}
 	a.stats.Matched++
-	t, hasTime := parseTime(r.time)
+	t, hasTime := r.timeValue()
 	combos := 1
 	for i, sl := range a.c.by {
 		vs := r.values(sl)
