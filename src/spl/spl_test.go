@@ -230,3 +230,14 @@ func TestDepth(t *testing.T) {
 		t.Errorf("deep search: %v", err)
 	}
 }
+
+func TestValueLimit(t *testing.T) {
+	p, err := Parse(`| eval a=split(s, ","), b=a.a.a.a.a`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Table{Columns: []string{"s"}, Rows: rows("s=" + strings.Repeat("x,", 20))}
+	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 values") {
+		t.Errorf("a product of 21^5 values: %v", err)
+	}
+}
