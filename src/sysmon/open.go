@@ -54,8 +54,11 @@ type Input struct {
 	closer io.Closer
 }
 
-// Close releases the input (the file, the decompressor).
+// Close releases the input (the EVTX reader's workers, the file, the decompressor).
 func (in *Input) Close() error {
+	if c, ok := in.Events.(io.Closer); ok {
+		c.Close()
+	}
 	if in.closer == nil {
 		return nil
 	}
@@ -140,10 +143,9 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 		in.Format = Detect(head)
 	}
 	switch in.Format {
-	case XML:
-		in.Events = NewXMLReader(content, name)
-	case JSON:
-		in.Events = NewJSONReader(content, name)
+	case XML, JSON:
+		// Line-based: parsed in blocks on every core, handed out in input order.
+		in.Events = NewParallelReader(content, in.Format, name, 0)
 	case CSV:
 		in.Text = content
 	case EVTX:
