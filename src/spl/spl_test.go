@@ -181,6 +181,7 @@ func TestParseErrors(t *testing.T) {
 		{`| search "x`, `unterminated quoted string`},
 		{`| rename a b`, `want "AS"`},
 		{`| rename a* as b`, `do not pair up`},
+		{`| rename a as b, a as c`, `renamed twice`},
 		{`| convert ctime(a`, `missing ")"`},
 		{`| convert timeformat="%Q" ctime(a)`, `unsupported time format variable`},
 		{`| convert dur2sec(a)`, `only ctime`},
@@ -228,5 +229,16 @@ func TestDepth(t *testing.T) {
 	deep = "| search " + strings.Repeat("NOT ", 5000) + "a=1"
 	if _, err := Parse(deep, nil); err == nil || !strings.Contains(err.Error(), "nested deeper") {
 		t.Errorf("deep search: %v", err)
+	}
+}
+
+func TestValueLimit(t *testing.T) {
+	p, err := Parse(`| eval a=split(s, ","), b=a.a.a.a.a`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Table{Columns: []string{"s"}, Rows: rows("s=" + strings.Repeat("x,", 20))}
+	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 values") {
+		t.Errorf("a product of 21^5 values: %v", err)
 	}
 }

@@ -177,7 +177,7 @@ func (x *evtxReader) Next(p *cim.Process) error {
 				x.stats.Errors++
 				return it.err
 			}
-			*p = b.procs[it.proc]
+			copyProcess(p, &b.procs[it.proc])
 			x.stats.ProcessCreations++
 			return nil
 		}
@@ -261,7 +261,11 @@ func (w *evtxWorker) decode(b *evtxBatch) {
 			b.tail.other++
 			continue
 		}
-		b.procs = append(b.procs, cim.Process{})
+		if len(b.procs) < cap(b.procs) {
+			b.procs = b.procs[:len(b.procs)+1] // reuse the storage of a record of an earlier chunk
+		} else {
+			b.procs = append(b.procs, cim.Process{})
+		}
 		p := &b.procs[len(b.procs)-1]
 		Map(w.ev, p)
 		p.Source, p.Record = w.source, int64(rec.ID)
@@ -311,4 +315,16 @@ func (w *evtxWorker) convert(rec *evtx.Record) bool {
 	bracePrefix(e, sProcessGUID)
 	bracePrefix(e, sParentProcessGUID)
 	return true
+}
+
+// copyProcess copies src into p's own storage (kept from call to call), so that p's values stay valid after
+// the batch src belongs to is reused for a later chunk.
+func copyProcess(p, src *cim.Process) {
+	p.Reset()
+	p.Time, p.HasTime, p.Source, p.Record = src.Time, src.HasTime, src.Source, src.Record
+	for f, v := range src.Values {
+		if len(v) > 0 {
+			p.Set(cim.Field(f), v)
+		}
+	}
 }
