@@ -181,6 +181,7 @@ func TestParseErrors(t *testing.T) {
 		{`| search "x`, `unterminated quoted string`},
 		{`| rename a b`, `want "AS"`},
 		{`| rename a* as b`, `do not pair up`},
+		{`| rename a as b, a as c`, `renamed twice`},
 		{`| convert ctime(a`, `missing ")"`},
 		{`| convert timeformat="%Q" ctime(a)`, `unsupported time format variable`},
 		{`| convert dur2sec(a)`, `only ctime`},
