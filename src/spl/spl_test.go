@@ -2,6 +2,7 @@ package spl
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -240,6 +241,18 @@ func TestValueLimit(t *testing.T) {
 	in := &Table{Columns: []string{"s"}, Rows: rows("s=" + strings.Repeat("x,", 20))}
 	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 values") {
 		t.Errorf("a product of 21^5 values: %v", err)
+	}
+	p, err = Parse(`| eval a=split(s, ","), b=a, c=a, d=a | stats count by a b c d`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for i := 0; i < 21; i++ {
+		parts = append(parts, fmt.Sprint("v", i))
+	}
+	in = &Table{Columns: []string{"s"}, Rows: []Row{{"s": {strings.Join(parts, ",")}}}}
+	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 groups") {
+		t.Errorf("a result in 21^4 groups: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package spl
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ type statsGroup struct {
 	rows []int // indices of the results in the group
 }
 
-func (c *statsCmd) groups(t *Table) (map[string]*statsGroup, [][]string) {
+func (c *statsCmd) groups(t *Table) (map[string]*statsGroup, [][]string, error) {
 	groups := map[string]*statsGroup{}
 	rowKeys := make([][]string, len(t.Rows))
 	for ri, r := range t.Rows {
@@ -116,8 +117,12 @@ func (c *statsCmd) groups(t *Table) (map[string]*statsGroup, [][]string) {
 				break
 			}
 			var next [][]string
+			dv := dedupStrings(vs)
+			if len(keys)*len(dv) > maxValues {
+				return nil, nil, fmt.Errorf("a result falls into more than %d groups (multivalue by-fields)", maxValues)
+			}
 			for _, k := range keys {
-				for _, v := range dedupStrings(vs) {
+				for _, v := range dv {
 					next = append(next, append(slices.Clone(k), v))
 				}
 			}
@@ -137,7 +142,7 @@ func (c *statsCmd) groups(t *Table) (map[string]*statsGroup, [][]string) {
 	if len(c.by) == 0 && len(groups) == 0 {
 		groups[""] = &statsGroup{}
 	}
-	return groups, rowKeys
+	return groups, rowKeys, nil
 }
 
 func dedupStrings(vs []string) []string {
@@ -159,7 +164,10 @@ func joinKey(k []string) string {
 }
 
 func (c *statsCmd) run(t *Table, _ *RunOptions) (*Table, error) {
-	groups, rowKeys := c.groups(t)
+	groups, rowKeys, err := c.groups(t)
+	if err != nil {
+		return nil, err
+	}
 	aggs := map[string][][]string{}
 	for id, g := range groups {
 		out := make([][]string, len(c.funcs))
