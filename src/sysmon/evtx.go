@@ -26,7 +26,6 @@ type evtxReader struct {
 
 	// one worker: decoded in Next
 	seq *evtxWorker
-	buf []byte
 
 	// several workers
 	order chan *evtxBatch // batches in file order, each filled when its done channel closes
@@ -95,9 +94,8 @@ func newEVTXReader(r io.Reader, source string, workers int) (*evtxReader, error)
 	}
 	x := &evtxReader{source: source, rd: rd}
 	if workers <= 1 {
-		x.seq = newEVTXWorker(source)
-		x.buf = make([]byte, evtxChunkSize)
-		x.cur = &evtxBatch{}
+		x.seq = getEVTXWorker(source)
+		x.cur = getEVTXBatch()
 		return x, nil
 	}
 	inFlight := 2 * workers
@@ -106,19 +104,62 @@ func newEVTXReader(r io.Reader, source string, workers int) (*evtxReader, error)
 	x.quit = make(chan struct{})
 	jobs := make(chan *evtxBatch, inFlight)
 	for i := 0; i < inFlight; i++ {
-		x.free <- &evtxBatch{buf: make([]byte, evtxChunkSize)}
+		x.free <- getEVTXBatch()
 	}
 	go x.produce(jobs)
 	for i := 0; i < workers; i++ {
 		go func() {
-			w := newEVTXWorker(source)
+			w := getEVTXWorker(source)
 			for b := range jobs {
 				w.decode(b)
 				close(b.done)
 			}
+			evtxWorkers.Put(w)
 		}()
 	}
 	return x, nil
+}
+
+// Chunk buffers, their results' storage and the workers' decoders are reused from file to file: a scan of many
+// files allocates them once per core, not once per file.
+var evtxBatches, evtxWorkers sync.Pool
+
+func getEVTXBatch() *evtxBatch {
+	if b, ok := evtxBatches.Get().(*evtxBatch); ok {
+		b.items, b.procs, b.tail, b.err, b.done = b.items[:0], b.procs[:0], evtxItem{}, nil, nil
+		return b
+	}
+	return &evtxBatch{buf: make([]byte, evtxChunkSize)}
+}
+
+func getEVTXWorker(source string) *evtxWorker {
+	w, ok := evtxWorkers.Get().(*evtxWorker)
+	if !ok {
+		w = newEVTXWorker(source)
+	}
+	w.source = source
+	return w
+}
+
+// recycle hands the batches and the sequential worker back for the next file. It is called at the end of the
+// input, when the producer and every worker are done with them.
+func (x *evtxReader) recycle() {
+	if x.seq != nil {
+		evtxWorkers.Put(x.seq)
+		x.seq = nil
+	}
+	if x.cur != nil {
+		evtxBatches.Put(x.cur)
+		x.cur = nil
+	}
+	for x.free != nil {
+		select {
+		case b := <-x.free:
+			evtxBatches.Put(b)
+		default:
+			return
+		}
+	}
 }
 
 func newEVTXWorker(source string) *evtxWorker {
@@ -198,13 +239,12 @@ func (x *evtxReader) advance() error {
 	var b *evtxBatch
 	if x.seq != nil {
 		b = x.cur
-		b.buf = x.buf
 		b.index, b.off, b.err = x.rd.Next(b.buf)
 		if b.err == nil {
 			x.seq.decode(b)
 		}
 	} else {
-		if x.cur != nil && x.cur.buf != nil {
+		if x.cur != nil {
 			x.free <- x.cur // room for the producer, whose free list had it
 		}
 		x.cur = nil
@@ -218,16 +258,18 @@ func (x *evtxReader) advance() error {
 	}
 	x.next = 0
 	if b.err != nil {
+		index, off, err := b.index, b.off, b.err
 		x.eof = true
 		x.Close()
-		if b.err == io.EOF {
+		x.recycle()
+		if err == io.EOF {
 			return io.EOF
 		}
-		if errors.Is(b.err, evtx.ErrTruncated) {
+		if errors.Is(err, evtx.ErrTruncated) {
 			x.stats.Errors++
-			return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %w", b.index, b.off, b.err), evtx: true}
+			return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %w", index, off, err), evtx: true}
 		}
-		return fmt.Errorf("sysmon: %s: %w", x.source, b.err)
+		return fmt.Errorf("sysmon: %s: %w", x.source, err)
 	}
 	return nil
 }

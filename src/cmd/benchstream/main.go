@@ -120,7 +120,7 @@ func run(bin string, records, chunk, runs int, keep string) error {
 	}
 	fmt.Printf("getinfo-only exchange (spawn, getinfo, reply, EOF, exit): median %.2f ms over %d runs (target < 5 ms)\n",
 		float64(median(probes).Microseconds())/1000, len(probes))
-	return nil
+	return getinfoAgainstHelloWorld(bin, 41) // getinfo.go
 }
 
 // generate writes the stream and returns its size and the number of distinct groups and matching records,
