@@ -32,7 +32,7 @@ func (p *cmdParser) isWord(t token, w string) bool {
 }
 
 // supported lists the commands in the order docs/escu.md describes them.
-var supported = "rename, convert, search, where, regex, rex, eval, table, fields, dedup, lookup"
+var supported = "rename, convert, search, where, regex, rex, eval, table, fields, dedup, lookup, stats, eventstats"
 
 func parseCommand(src string, sg segment, lk LookupSource) (Command, error) {
 	i := sg.start
@@ -80,6 +80,10 @@ func parseCommand(src string, sg segment, lk LookupSource) (Command, error) {
 		return p.rex()
 	case "lookup":
 		return p.lookup()
+	case "stats":
+		return p.stats(false)
+	case "eventstats":
+		return p.stats(true)
 	}
 	return nil, newError(src, "", i, "unsupported command %q after tstats (supported: %s)", src[i:j], supported)
 }
