@@ -17,7 +17,6 @@ import (
 
 	"regasmdetect/src/cimcsv"
 	"regasmdetect/src/engine"
-	"regasmdetect/src/escu"
 	"regasmdetect/src/internal/readahead"
 	"regasmdetect/src/scpv2"
 )
@@ -147,13 +146,9 @@ func (s *session) getinfo(meta []byte) error {
 	if err != nil {
 		return err
 	}
-	src, err := escu.Lookup(opts.Detection)
+	det, err := compileDetection(opts)
 	if err != nil {
 		return err
-	}
-	det, err := engine.Compile(src)
-	if err != nil {
-		return fmt.Errorf("detection %s: %w", opts.Detection, err)
 	}
 	s.opts, s.det = opts, det
 	s.agg = det.NewAggregator(opts.Engine())
@@ -163,9 +158,10 @@ func (s *session) getinfo(meta []byte) error {
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
 		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
-		if s.sid != "" {
+		if s.sid != "" && !det.Generic() {
 			// Without a sid the partials could not be told from raw records: no map phase then, the raw
-			// records come to this process (the same result, more traffic).
+			// records come to this process (the same result, more traffic). A built-in detection's partials
+			// (values, dc, time buckets) have no CSV form yet: it runs on the search head alone.
 			reply.StreamingPreop = opts.Preop(s.sid)
 		}
 	}

@@ -12,6 +12,9 @@ import (
 // result renders the final rows: the by-fields without the Processes. prefix, count, firstTime, lastTime, and
 // with annotate the annotation fields, risk_score and risk_message. No rows: an empty body.
 func (s *session) result() []byte {
+	if s.det.Generic() {
+		return s.tstatsResult()
+	}
 	rows := s.agg.Rows()
 	if len(rows) == 0 {
 		return nil

@@ -389,9 +389,10 @@ func (a *Aggregator) Merge(b *Aggregator) error {
 			// The key strings are immutable: share them.
 			gi = len(a.groups)
 			a.index[string(buf)] = gi
-			a.groups = append(a.groups, group{key: bg.key, ann: make([][]string, len(a.c.ann))})
+			a.groups = append(a.groups, group{key: bg.key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
 		}
 		g := &a.groups[gi]
+		a.mergeExt(g, bg.ext) // values, dc, earliest and latest of CompileSearch detections
 		sum, carry := bits.Add64(g.count, bg.count, 0)
 		if carry != 0 {
 			return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", bg.count, g.count)
