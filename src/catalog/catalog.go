@@ -169,7 +169,7 @@ func (s lookupSource) LookupTable(name string) (*spl.LookupTable, error) {
 		return nil, fmt.Errorf("lookup %q: unsupported match_type %s", name, strings.Join(other, ","))
 	}
 	t := &spl.LookupTable{Name: l.Name, Header: l.Header, Rows: l.Rows, CaseSensitive: l.CaseSensitive(),
-		Wildcard: map[string]bool{}, MaxMatches: 1000}
+		Wildcard: map[string]bool{}, MaxMatches: 100}
 	for _, f := range l.WildcardFields() {
 		t.Wildcard[f] = true
 	}

@@ -1,8 +1,15 @@
-// Package cim names the fields of the Splunk Common Information Model data set Endpoint.Processes and holds
-// the process record that the Sysmon readers produce and the scanner feeds to the detection engine.
+// Package cim adapts Splunk Common Information Model Endpoint.Processes records to the detection engine, from
+// either source: it names the data set's fields, holds the Process record that the Sysmon readers fill (Slots
+// puts its values in an engine record by slot), and binds Splunk CSV rows of the same records (Bind, Feeder)
+// for the search command's execute bodies and the scanner's CSV exports.
 package cim
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+
+	"regasmdetect/src/tstats"
+)
 
 // Field enumerates the Endpoint.Processes fields the Sysmon mapping produces: ESCU's 20 output fields for
 // Sysmon EventID 1, plus process_current_directory and parent_user.
@@ -61,12 +68,12 @@ var names = [NumFields]string{
 }
 
 // DatasetPrefix is the prefix tstats puts before Endpoint.Processes field names ("Processes.dest").
-const DatasetPrefix = "Processes."
+const DatasetPrefix = tstats.Prefix
 
 // String returns the CIM name of f, for example "parent_process_name", or "Field(N)" when f is out of range.
 func (f Field) String() string {
 	if f < 0 || f >= NumFields {
-		return "Field(" + itoa(int(f)) + ")"
+		return "Field(" + strconv.Itoa(int(f)) + ")"
 	}
 	return names[f]
 }
@@ -84,52 +91,93 @@ func FieldByName(name string) (Field, bool) {
 	return 0, false
 }
 
-// Process is one Endpoint.Processes record. An empty string is a null value.
+// Process is one Endpoint.Processes record. An empty value is a null.
+//
+// The values are views into the record's own storage, which Reset keeps for reuse: a reader filling the same
+// Process again overwrites them. Clone makes a copy that stays valid. Set and SetString copy into the storage.
 type Process struct {
 	// Time is _time in epoch seconds, millisecond precision (see the sysmon package for where it comes from);
 	// meaningful only when HasTime is true.
 	Time    float64
 	HasTime bool
-	// Values holds the field values, indexed by Field.
-	Values [NumFields]string
+	// Values holds the field values, indexed by Field. They are read-only views (see Set).
+	Values [NumFields][]byte
 	// Source names the input (a file path) and Record the position in it (1-based line number, or the EVTX
 	// event record number), for messages.
 	Source string
 	Record int64
+
+	buf []byte
 }
 
-// Get returns the value of field f ("" when null or when f is out of range).
+// Get returns the value of field f as a string ("" when null or when f is out of range). It allocates: the hot
+// paths read Values.
 func (p *Process) Get(f Field) string {
 	if f < 0 || f >= NumFields {
 		return ""
 	}
-	return p.Values[f]
+	return string(p.Values[f])
 }
 
-// Reset clears p for reuse.
+// Set sets field f to a copy of v.
+func (p *Process) Set(f Field, v []byte) {
+	start := len(p.buf)
+	p.buf = append(p.buf, v...)
+	p.Values[f] = p.buf[start:len(p.buf):len(p.buf)]
+}
+
+// SetString sets field f to a copy of v.
+func (p *Process) SetString(f Field, v string) {
+	start := len(p.buf)
+	p.buf = append(p.buf, v...)
+	p.Values[f] = p.buf[start:len(p.buf):len(p.buf)]
+}
+
+// Reset clears p for reuse, keeping its storage.
 func (p *Process) Reset() {
-	*p = Process{}
+	buf := p.buf[:0]
+	*p = Process{buf: buf}
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	var b [24]byte
-	i := len(b)
-	for n != 0 {
-		d := n % 10
-		if d < 0 {
-			d = -d
+// Clone returns a copy of p whose values do not share p's storage.
+func (p *Process) Clone() Process {
+	c := Process{Time: p.Time, HasTime: p.HasTime, Source: p.Source, Record: p.Record}
+	for f, v := range p.Values {
+		if len(v) > 0 {
+			c.Set(Field(f), v)
 		}
-		i--
-		b[i] = byte('0' + d)
-		n /= 10
 	}
-	if neg {
-		i--
-		b[i] = '-'
+	return c
+}
+
+// Slots maps the slots of a record layout (the field names of a compiled detection, or of a set of them) to
+// the Process fields that fill them: -1 where a Process has no such field.
+type Slots []Field
+
+// SlotsFor returns the Slots of a layout given by its field names (with or without the "Processes." prefix).
+func SlotsFor(fields []string) Slots {
+	s := make(Slots, len(fields))
+	for i, name := range fields {
+		s[i] = -1
+		if f, ok := FieldByName(name); ok {
+			s[i] = f
+		}
 	}
-	return string(b[i:])
+	return s
+}
+
+// Adder is a record filled slot by slot, such as engine.Record.
+type Adder interface {
+	Add(slot int, v []byte)
+}
+
+// Fill adds p's non-null values to rec, slot by slot: no lookup by name, no copy.
+func (s Slots) Fill(rec Adder, p *Process) {
+	for slot, f := range s {
+		if f >= 0 {
+			if v := p.Values[f]; len(v) > 0 {
+				rec.Add(slot, v)
+			}
+		}
+	}
 }

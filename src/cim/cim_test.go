@@ -69,14 +69,23 @@ func TestFieldStringOutOfRange(t *testing.T) {
 
 func TestProcessGetReset(t *testing.T) {
 	var p Process
-	p.Values[Dest] = "host"
+	p.SetString(Dest, "host")
+	p.Set(User, []byte("CORP\\jdoe"))
 	p.Time, p.HasTime, p.Source, p.Record = 1.5, true, "f", 3
-	if p.Get(Dest) != "host" || p.Get(-1) != "" || p.Get(NumFields) != "" {
-		t.Fatalf("Get: %q %q %q", p.Get(Dest), p.Get(-1), p.Get(NumFields))
+	if p.Get(Dest) != "host" || p.Get(User) != "CORP\\jdoe" || p.Get(-1) != "" || p.Get(NumFields) != "" {
+		t.Fatalf("Get: %q %q %q %q", p.Get(Dest), p.Get(User), p.Get(-1), p.Get(NumFields))
 	}
+	c := p.Clone()
 	p.Reset()
-	if p != (Process{}) {
+	if p.HasTime || p.Source != "" || p.Record != 0 || p.Get(Dest) != "" || len(p.buf) != 0 {
 		t.Fatalf("Reset left %+v", p)
+	}
+	p.SetString(Dest, "XXXX") // reuses the storage: the clone must not see it
+	if c.Get(Dest) != "host" || c.Get(User) != "CORP\\jdoe" || c.Time != 1.5 || c.Record != 3 {
+		t.Fatalf("Clone: %+v", c)
+	}
+	if n := testing.AllocsPerRun(100, func() { p.Reset(); p.SetString(Dest, "host") }); n != 0 {
+		t.Fatalf("Reset and SetString allocate %v times", n)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"os"
 	"slices"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/internal/readahead"
 	"regasmdetect/src/scpv2"
@@ -49,6 +49,9 @@ func Run(in io.Reader, out io.Writer) int {
 		if s.stopReadAhead != nil {
 			s.stopReadAhead()
 		}
+		if s.spill != nil {
+			s.spill.cleanup()
+		}
 	}()
 	if err := s.run(); err != nil {
 		if !errors.Is(err, errReplied) {
@@ -76,7 +79,7 @@ type session struct {
 	opts *Options
 	det  *engine.Detection
 	agg  *engine.Aggregator
-	feed *cimcsv.Feeder
+	feed *cim.Feeder
 	csv  *scpv2.CSVReader
 	out  scpv2.CSVWriter
 
@@ -87,10 +90,12 @@ type session struct {
 	invalidUTF8 uint64 // counted by the parallel reader's workers
 
 	sid         string // the reduce phase's search id: rows marked with it are its map phase's partials
+	limit       int64  // the reduce phase's memory budget in bytes
+	spill       *spill // the reduce phase's runs on disk; nil in the map phase
 	getinfoDone bool
 	inBody      bool // reading an execute body: on a CSV error, drain it before answering
 	header      []string
-	binding     *cimcsv.Binding
+	binding     *cim.Binding
 }
 
 func (s *session) run() error {
@@ -152,12 +157,16 @@ func (s *session) getinfo(meta []byte) error {
 	}
 	s.opts, s.det = opts, det
 	s.agg = det.NewAggregator(opts.Engine())
-	s.feed = cimcsv.NewFeeder(det, s.agg)
+	s.feed = cim.NewFeeder(det, s.agg)
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
-		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cimcsv.RequiredFields(det)}
+		s.limit = int64(opts.MaxMemMB) * budgetUnit
+		if !det.Generic() { // a built-in detection's groups (values, dc, time buckets) are not spilled yet
+			s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
+		}
+		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cim.RequiredFields(det)}
 		if s.sid != "" && !det.Generic() {
 			// Without a sid the partials could not be told from raw records: no map phase then, the raw
 			// records come to this process (the same result, more traffic). A built-in detection's partials
@@ -194,11 +203,10 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 		return false, s.reply(&scpv2.Reply{Finished: &req.Finished}, nil)
 	}
 	reply := &scpv2.Reply{Finished: &req.Finished}
-	body := s.result()
 	if msgs := s.messages(); len(msgs) > 0 {
 		reply.Inspector = &scpv2.Inspector{Messages: msgs}
 	}
-	return true, s.reply(reply, body)
+	return true, s.writeResult(reply)
 }
 
 // readBody feeds every row of the current chunk's body to the aggregator.
@@ -225,7 +233,7 @@ func (s *session) readBody(chunk int) (err error) {
 		return nil // an empty body is normal
 	}
 	if err != nil {
-		return fmt.Errorf("chunk %d: body: %w", chunk, err)
+		return bodyError(chunk, err)
 	}
 	if err := s.bind(chunk, header); err != nil {
 		return err
@@ -236,9 +244,12 @@ func (s *session) readBody(chunk int) (err error) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("chunk %d: body: %w", chunk, err)
+			return bodyError(chunk, err)
 		}
 		if err := s.feed.Feed(s.binding, row); err != nil {
+			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
+		}
+		if err := s.checkBudget(s.agg, s.sessionLimit()); err != nil {
 			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
 		}
 	}
@@ -250,7 +261,7 @@ func (s *session) bind(chunk int, header []string) error {
 	if s.binding != nil && slices.Equal(header, s.header) {
 		return nil
 	}
-	b, err := cimcsv.BindSearch(s.det, header, s.sid)
+	b, err := cim.BindSearch(s.det, header, s.sid)
 	if err != nil {
 		return fmt.Errorf("chunk %d: body header: %w", chunk, err)
 	}

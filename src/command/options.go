@@ -2,10 +2,12 @@ package command
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
+	"regasmdetect/src/tstats"
 )
 
 // Name is the command's name in SPL and in commands.conf.
@@ -32,6 +34,7 @@ type Options struct {
 	// sid, set only by the command's own streaming_preop (option sid). The partial rows carry it, and the reduce
 	// phase takes no row without it for a partial.
 	Search            string
+	MaxMemMB          int   // the reduce phase's memory budget in MB (max_mem_usage_mb)
 	SummariesOnly     *bool // accepted, no effect on records that are already searched
 	AllowOldSummaries *bool // accepted, no effect
 }
@@ -43,7 +46,7 @@ func (o *Options) Engine() engine.Options {
 
 // ParseOptions reads searchinfo.args: tokens of the form name=value, quotes already removed by splunkd.
 func ParseOptions(args []string) (*Options, error) {
-	o := &Options{Detection: escu.Default}
+	o := &Options{Detection: escu.Default, MaxMemMB: DefaultMaxMemMB}
 	seen := map[string]bool{}
 	for _, arg := range args {
 		name, value, ok := strings.Cut(arg, "=")
@@ -83,6 +86,12 @@ func ParseOptions(args []string) (*Options, error) {
 				return nil, err
 			}
 			o.AllowOldSummaries = &b
+		case "max_mem_usage_mb":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > maxMaxMemMB {
+				return nil, fmt.Errorf("option max_mem_usage_mb=%q: want a whole number of MB from 1 to %d (0, no bound, is not accepted)", value, maxMaxMemMB)
+			}
+			o.MaxMemMB = n
 		case "sid":
 			if value == "" {
 				return nil, fmt.Errorf("option sid needs a non-empty value")
@@ -110,17 +119,16 @@ func ParseOptions(args []string) (*Options, error) {
 	return o, nil
 }
 
-const usage = "usage: regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL]"
+const usage = "usage: regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL] [max_mem_usage_mb=MB]"
 
-// parseBool accepts Splunk's boolean spellings: true/false, t/f, yes/no, 1/0, in any case.
+// parseBool reads a boolean option with tstats.ParseBool (Splunk's spellings true/false, t/f, yes/no, y/n,
+// 1/0, in any case) and names the option when the value is none of them.
 func parseBool(name, value string) (bool, error) {
-	switch strings.ToLower(value) {
-	case "true", "t", "yes", "y", "1":
-		return true, nil
-	case "false", "f", "no", "n", "0":
-		return false, nil
+	b, err := tstats.ParseBool(value)
+	if err != nil {
+		return false, fmt.Errorf("option %s=%q: want a boolean (true or false)", name, value)
 	}
-	return false, fmt.Errorf("option %s=%q: want a boolean (true or false)", name, value)
+	return b, nil
 }
 
 // Preop returns the streaming_preop: the SPL Splunk runs on the indexers before this command, namely the command

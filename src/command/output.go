@@ -1,56 +1,115 @@
 package command
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"strconv"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
 )
 
-// result renders the final rows: the by-fields without the Processes. prefix, count, firstTime, lastTime, and
-// with annotate the annotation fields, risk_score and risk_message. No rows: an empty body.
-func (s *session) result() []byte {
+// writeResult answers the final request with the result rows: the by-fields without the Processes. prefix,
+// count, firstTime, lastTime, and with annotate the annotation fields, risk_score and risk_message. No rows: an
+// empty body. When the groups were spilled to disk, the runs are merged into a file in the spill folder and the
+// body is sent from there, so that the result never has to fit in memory.
+func (s *session) writeResult(reply *scpv2.Reply) error {
 	if s.det.Generic() {
-		return s.tstatsResult()
+		return s.reply(reply, s.tstatsResult())
 	}
-	rows := s.agg.Rows()
-	if len(rows) == 0 {
-		return nil
+	if s.spill == nil || !s.spill.spilled() {
+		rows := s.agg.Rows()
+		if len(rows) == 0 {
+			return s.reply(reply, nil)
+		}
+		w := &s.out
+		w.Reset()
+		r := s.newResultRenderer()
+		w.WriteRow(r.header)
+		for i := range rows {
+			r.row(w, &rows[i])
+		}
+		return s.reply(reply, w.Bytes())
 	}
-	ann := s.opts.Annotate
-	annFields := s.det.AnnotateFields()
+	runs, closeRuns, err := s.openRuns()
+	if err != nil {
+		return err
+	}
+	defer closeRuns()
+	f, err := s.spill.create()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	r := s.newResultRenderer()
+	w := &s.out
+	var n int64
+	first := true
+	err = s.agg.MergeRuns(runs, func(row *engine.Row) error {
+		w.Reset()
+		if first {
+			w.WriteRow(r.header)
+			first = false
+		}
+		r.row(w, row)
+		n += int64(w.Len())
+		_, err := bw.Write(w.Bytes())
+		return err
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return fmt.Errorf("memory budget: result: %w", err)
+	}
+	if err := s.w.WriteReplyFrom(reply, f, n); err != nil {
+		return fmt.Errorf("%w: write reply: %v", errReplied, err)
+	}
+	return nil
+}
+
+// resultRenderer writes result rows.
+type resultRenderer struct {
+	s      *session
+	header []string
+	score  string
+	rec    []string
+	mvs    []string
+}
+
+func (s *session) newResultRenderer() *resultRenderer {
 	cols := s.det.Columns(s.opts.Engine())
-	header := make([]string, 0, len(cols)+len(annFields))
-	header = append(header, cols...)
-	if ann {
-		for _, f := range annFields {
+	header := append([]string{}, cols...)
+	if s.opts.Annotate {
+		for _, f := range s.det.AnnotateFields() {
 			header = append(header, "__mv_"+f)
 		}
 	}
-	w := &s.out
-	w.Reset()
-	w.WriteRow(header)
-	score := strconv.Itoa(s.det.Source().RiskScore())
-	rec := make([]string, 0, len(header))
-	for i := range rows {
-		row := &rows[i]
-		rec = append(rec[:0], row.Key...)
-		rec = append(rec, strconv.FormatUint(row.Count, 10), timeText(row.HasTime, row.First), timeText(row.HasTime, row.Last))
-		if ann {
-			var mvs []string
-			for _, vals := range row.Annotations {
-				one, mv := multivalue(vals)
-				rec = append(rec, one)
-				mvs = append(mvs, mv)
-			}
-			rec = append(rec, score, s.det.RiskMessage(row))
-			rec = append(rec, mvs...)
+	return &resultRenderer{s: s, header: header, score: strconv.Itoa(s.det.Source().RiskScore())}
+}
+
+func (r *resultRenderer) row(w *scpv2.CSVWriter, row *engine.Row) {
+	rec := append(r.rec[:0], row.Key...)
+	rec = append(rec, strconv.FormatUint(row.Count, 10), timeText(row.HasTime, row.First), timeText(row.HasTime, row.Last))
+	if r.s.opts.Annotate {
+		mvs := r.mvs[:0]
+		for _, vals := range row.Annotations {
+			one, mv := multivalue(vals)
+			rec = append(rec, one)
+			mvs = append(mvs, mv)
 		}
-		w.WriteRow(rec)
+		rec = append(rec, r.score, r.s.det.RiskMessage(row))
+		rec = append(rec, mvs...)
+		r.mvs = mvs
 	}
-	return w.Bytes()
+	r.rec = rec
+	w.WriteRow(rec)
 }
 
 // partials renders the map phase's reply: one row per group seen in this chunk, then one row of counters.
@@ -64,14 +123,14 @@ func (s *session) partials() ([]byte, error) {
 	annFields := s.det.AnnotateFields()
 	ann := s.opts.Annotate
 	header := append([]string{}, by...)
-	header = append(header, cimcsv.PartialCount, cimcsv.PartialFirstTime, cimcsv.PartialLastTime)
+	header = append(header, cim.PartialCount, cim.PartialFirstTime, cim.PartialLastTime)
 	if ann {
 		for _, f := range annFields {
 			header = append(header, f, "__mv_"+f)
 		}
 	}
-	header = append(header, cimcsv.PartialRecords, cimcsv.PartialMatched, cimcsv.PartialNullDropped,
-		cimcsv.PartialTruncated, cimcsv.PartialSearch)
+	header = append(header, cim.PartialRecords, cim.PartialMatched, cim.PartialNullDropped,
+		cim.PartialTruncated, cim.PartialSearch)
 	w := &s.out
 	w.Reset()
 	w.WriteRow(header)

@@ -1,14 +1,13 @@
 package command
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"sync"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
 )
@@ -27,7 +26,7 @@ var (
 // worker parses blocks of one body into its own aggregator.
 type worker struct {
 	agg  *engine.Aggregator
-	feed *cimcsv.Feeder
+	feed *cim.Feeder
 	csv  scpv2.CSVReader
 }
 
@@ -60,7 +59,7 @@ func newPool(det *engine.Detection, opts engine.Options) *pool {
 	p := &pool{free: make(chan []byte, n+2)}
 	for i := 0; i < n; i++ {
 		agg := det.NewAggregator(opts)
-		p.workers = append(p.workers, &worker{agg: agg, feed: cimcsv.NewFeeder(det, agg)})
+		p.workers = append(p.workers, &worker{agg: agg, feed: cim.NewFeeder(det, agg)})
 	}
 	for i := 0; i < cap(p.free); i++ {
 		p.free <- nil // buffers are allocated on first use
@@ -76,39 +75,24 @@ func (s *session) readParallel(chunk int) error {
 	p := s.pool
 	body := s.r.Body()
 
-	// The header: the first row, however long.
-	first, err := readBlock(body, p.get())
-	for err == nil && hasNoHeader(first) {
-		first, err = readBlock(body, growBlock(first))
+	// The header, read by the in-line reader's parser; the bytes it read past the header start the first block.
+	if s.csv == nil {
+		s.csv = scpv2.NewCSVReader(body)
+	} else {
+		s.csv.Reset(body)
 	}
-	if err != nil && err != io.EOF {
-		p.free <- first
-		return fmt.Errorf("chunk %d: body: %w", chunk, err)
-	}
-	atEOF := err == io.EOF
-	if len(first) == 0 {
-		p.free <- first
+	header, err := s.csv.Header()
+	if err == io.EOF {
 		return nil // an empty body is normal
 	}
-	hdrStart, hdrEnd := scpv2.HeaderSpan(first)
-	if hdrEnd < 0 {
-		hdrEnd = len(first) // a header-only body without a line end
-	}
-	hr := scpv2.NewCSVReader(bytes.NewReader(first[hdrStart:hdrEnd]))
-	header, err := hr.Header()
-	if err == io.EOF {
-		p.free <- first
-		return nil // blank lines only: an empty body
-	}
 	if err != nil {
-		p.free <- first
-		return fmt.Errorf("chunk %d: body: %w", chunk, err)
+		return bodyError(chunk, err)
 	}
 	if err := s.bind(chunk, header); err != nil {
-		p.free <- first
 		return err
 	}
 	binding := s.binding
+	limit := s.workerLimit(len(p.workers))
 
 	jobs := make(chan *block)
 	var wg sync.WaitGroup
@@ -117,7 +101,7 @@ func (s *session) readParallel(chunk int) error {
 		go func(w *worker) {
 			defer wg.Done()
 			for b := range jobs {
-				w.parse(b, header, binding)
+				w.parse(b, header, binding, s.spill, limit)
 				p.free <- b.data
 				b.data = nil
 			}
@@ -130,11 +114,7 @@ func (s *session) readParallel(chunk int) error {
 		jobs <- b
 	}
 	// Cut blocks at row ends; the partial row at the end of a block starts the next one.
-	cur := first[:copy(first, first[hdrEnd:])] // the header's bytes are no longer needed
-	var readErr error
-	if atEOF {
-		readErr = io.EOF
-	}
+	cur, readErr := readBlock(body, append(p.get(), s.csv.Buffered()...))
 	for {
 		if readErr == io.EOF {
 			// The rest of the body: whole rows, the last of which may lack a line end.
@@ -166,7 +146,7 @@ func (s *session) readParallel(chunk int) error {
 	close(jobs)
 	wg.Wait()
 	if readErr != nil {
-		return fmt.Errorf("chunk %d: body: %w", chunk, readErr)
+		return bodyError(chunk, readErr)
 	}
 	// The first error in body order, with its row counted over the whole body.
 	row := 1
@@ -176,7 +156,7 @@ func (s *session) readParallel(chunk int) error {
 			if errors.As(b.err, &pe) {
 				e := *pe
 				e.Row = row + b.row
-				return fmt.Errorf("chunk %d: body: %w", chunk, &e)
+				return bodyError(chunk, &e)
 			}
 			return fmt.Errorf("chunk %d: body row %d: %w", chunk, row+b.row, b.err)
 		}
@@ -185,8 +165,9 @@ func (s *session) readParallel(chunk int) error {
 	return s.mergeWorkers()
 }
 
-// parse feeds every row of the block to the worker's aggregator.
-func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding) {
+// parse feeds every row of the block to the worker's aggregator, spilling it to sp (when not nil) as it
+// outgrows limit.
+func (w *worker) parse(b *block, header []string, binding *cim.Binding, sp *spill, limit int64) {
 	w.csv.ResetRows(b.data, header)
 	for {
 		row, err := w.csv.Next()
@@ -202,6 +183,12 @@ func (w *worker) parse(b *block, header []string, binding *cimcsv.Binding) {
 			b.err, b.row = err, b.rows
 			return
 		}
+		if sp != nil && w.agg.Mem() > limit {
+			if err := sp.write(w.agg); err != nil {
+				b.err, b.row = err, b.rows
+				return
+			}
+		}
 	}
 }
 
@@ -212,6 +199,9 @@ func (s *session) mergeWorkers() error {
 			return err
 		}
 		w.agg.Reset()
+		if err := s.checkBudget(s.agg, s.sessionLimit()); err != nil {
+			return err
+		}
 		s.invalidUTF8 += w.feed.InvalidUTF8
 		w.feed.InvalidUTF8 = 0
 	}
@@ -237,7 +227,11 @@ func growBlock(b []byte) []byte {
 	return nb
 }
 
-func hasNoHeader(b []byte) bool {
-	_, end := scpv2.HeaderSpan(b)
-	return end < 0
+// bodyError places an error found while reading a body. A framing error already names its chunk and byte.
+func bodyError(chunk int, err error) error {
+	var framing *scpv2.Error
+	if errors.As(err, &framing) {
+		return err
+	}
+	return fmt.Errorf("chunk %d: body: %w", chunk, err)
 }

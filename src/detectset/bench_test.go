@@ -47,7 +47,7 @@ func BenchmarkOnePass(b *testing.B) {
 		rec.Reset()
 		for sl, cf := range cims {
 			if cf >= 0 {
-				rec.Add(sl, bytesOf(p.Values[cf]))
+				rec.Add(sl, p.Values[cf])
 			}
 		}
 		rec.SetTime(times[i%len(procs)])
@@ -84,7 +84,7 @@ func BenchmarkSeparate(b *testing.B) {
 			r.Reset()
 			for sl, cf := range slots[d] {
 				if cf >= 0 {
-					r.Add(sl, bytesOf(p.Values[cf]))
+					r.Add(sl, p.Values[cf])
 				}
 			}
 			r.SetTime(t)

@@ -372,8 +372,10 @@ func (s *Set) Indexed() int { return len(s.dets) - len(s.always) }
 // Record is one input record for the whole set: the values of each slot and _time. Like engine.Record it
 // holds views of the caller's bytes, which must stay unchanged until Runner.Add returns.
 type Record struct {
-	vals [][][]byte
-	time []byte
+	vals   [][][]byte
+	time   []byte
+	tnum   float64 // _time as a number, when hasNum (SetTimeValue)
+	hasNum bool
 }
 
 // NewRecord returns an empty record with one slot per field of the set.
@@ -384,7 +386,7 @@ func (r *Record) Reset() {
 	for i := range r.vals {
 		r.vals[i] = r.vals[i][:0]
 	}
-	r.time = nil
+	r.time, r.hasNum = nil, false
 }
 
 // Add appends one value to a slot (once per value of a multivalue field). An empty v is a null and is not
@@ -397,7 +399,10 @@ func (r *Record) Add(slot int, v []byte) {
 }
 
 // SetTime sets the raw _time value.
-func (r *Record) SetTime(t []byte) { r.time = t }
+func (r *Record) SetTime(t []byte) { r.time, r.hasNum = t, false }
+
+// SetTimeValue sets _time in epoch seconds, as engine.Record.SetTimeValue does.
+func (r *Record) SetTimeValue(t float64) { r.time, r.tnum, r.hasNum = nil, t, true }
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/cim"
@@ -143,8 +142,6 @@ func (s *separate) add(get func(field string) []string, t string) {
 	}
 }
 
-func bytesOf(v string) []byte { return unsafe.Slice(unsafe.StringData(v), len(v)) }
-
 // compare checks that every detection has the same rows and counters both ways.
 func compare(t *testing.T, set *Set, run *Runner, ref *separate) (rows int) {
 	t.Helper()
@@ -184,15 +181,15 @@ func TestSharedLogs(t *testing.T) {
 			p := &procs[i]
 			ts := strconv.FormatFloat(p.Time, 'f', -1, 64)
 			ref.add(func(f string) []string {
-				if cf, ok := cim.FieldByName(f); ok && p.Values[cf] != "" {
-					return []string{p.Values[cf]}
+				if cf, ok := cim.FieldByName(f); ok && len(p.Values[cf]) > 0 {
+					return []string{string(p.Values[cf])}
 				}
 				return nil
 			}, ts)
 			rec.Reset()
 			for sl, f := range set.Fields() {
 				if cf, ok := cim.FieldByName(f); ok {
-					rec.Add(sl, bytesOf(p.Values[cf]))
+					rec.Add(sl, p.Values[cf])
 				}
 			}
 			rec.SetTime([]byte(ts))

@@ -134,7 +134,11 @@ func (r *Runner) feed(d int, rec *Record) bool {
 			er.Add(slot, v)
 		}
 	}
-	er.SetTime(rec.time)
+	if rec.hasNum {
+		er.SetTimeValue(rec.tnum)
+	} else {
+		er.SetTime(rec.time)
+	}
 	r.passed[d]++
 	return r.aggs[d].Add(er)
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 
 	"context"
 	"regasmdetect/src/engine"
@@ -96,5 +98,100 @@ func TestRecordPosingAsPartial(t *testing.T) {
 		if got != want {
 			t.Errorf("plan %+v: result\n%s\nwant\n%s", plan, got, want)
 		}
+	}
+}
+
+// TestBudgetSpills: 20,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
+// dispatch folder and merged back: the rows of the default budget, in the same order, and no file left behind.
+func TestBudgetSpills(t *testing.T) {
+	rows := make([][]string, 20000)
+	for i := range rows {
+		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
+			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
+			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
+	}
+	records := splunkd.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
+		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
+		"Processes.parent_process_id"}, rows)
+	want, err := splunkd.Search(context.Background(), bin, nil, records, splunkd.Plan{ChunkRows: []int{5000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dispatch := t.TempDir()
+	for _, plan := range []splunkd.Plan{{ChunkRows: []int{5000}, DispatchDir: dispatch}, {Indexers: 3, ChunkRows: []int{5000}, DispatchDir: dispatch}} {
+		got, err := splunkd.Search(context.Background(), bin, []string{"max_mem_usage_mb=1"}, records, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, got.Reduce)
+		if len(got.Table.Rows) != 20000 || render(got.Table) != render(want.Table) {
+			t.Errorf("plan %+v: %d rows, differing from the default budget's", plan, len(got.Table.Rows))
+		}
+		if left, _ := os.ReadDir(dispatch); len(left) != 0 {
+			t.Errorf("left in the dispatch folder: %v", left)
+		}
+	}
+}
+
+// TestBodyEncodings: a byte-order mark before the header no longer hides _time (firstTime was empty), in a
+// small and in a large body; CR-only line ends, which lost every row, are an error naming row and field; and
+// no reply repeats its chunk prefix.
+func TestBodyEncodings(t *testing.T) {
+	header := "\"_time\",\"Processes.parent_process_name\",\"Processes.dest\",\"Processes.user\",\"Processes.parent_process\"," +
+		"\"Processes.process_name\",\"Processes.process\",\"Processes.process_id\",\"Processes.parent_process_id\""
+	row := func(i int) string {
+		return fmt.Sprintf("%d,\"RegAsm.exe\",\"WKS-%d\",\"u\",\"p\",\"cmd.exe\",\"c\",\"1\",\"2\"", 1700000000+i, i%3)
+	}
+	for _, n := range []int{3, 30000} { // in line and parallel
+		var b strings.Builder
+		b.WriteString("\xEF\xBB\xBF" + header + "\n")
+		for i := 0; i < n; i++ {
+			b.WriteString(row(i) + "\n")
+		}
+		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, tr)
+		if tr.ExitCode != 0 || len(tr.Replies) != 1 {
+			t.Fatalf("BOM, %d rows: exit %d, %q", n, tr.ExitCode, tr.Stdout)
+		}
+		tab, err := splunkd.DecodeCSV(tr.Replies[0].Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tab.Rows) != 3 || tab.Strings()[0][8] != "1700000000" {
+			t.Errorf("BOM, %d rows: result %q, want 3 rows with firstTime 1700000000", n, tab.Strings())
+		}
+	}
+	for _, n := range []int{3, 30000} {
+		var b strings.Builder
+		b.WriteString(header + "\r")
+		for i := 0; i < n; i++ {
+			b.WriteString(row(i) + "\r")
+		}
+		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean(t, tr)
+		want := "chunk 2: body: csv row 1, field 9: carriage return outside a quoted value (line ends must be LF or CRLF)"
+		if tr.ExitCode != 1 || len(tr.Replies) != 1 || tr.Replies[0].Error() != want {
+			t.Errorf("CR-only, %d rows: exit %d, replies %q, want the error %q", n, tr.ExitCode, tr.Stdout, want)
+		}
+	}
+	meta := splunkd.ExecuteMeta(true)
+	truncated := cat([]byte(fmt.Sprintf("chunked 1.0,%d,100\n", len(meta))), meta, []byte("a,b\n"))
+	tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), truncated), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Replies) != 1 {
+		t.Fatalf("truncated body: %q", tr.Stdout)
+	}
+	e := tr.Replies[0].Error()
+	if !strings.HasPrefix(e, "scpv2: chunk 2 at byte ") || !strings.HasSuffix(e, ": body: stream ended with 96 of 100 bytes missing: unexpected EOF") ||
+		strings.Count(e, "chunk") != 1 {
+		t.Errorf("truncated body: error %q, want the chunk named once", e)
 	}
 }

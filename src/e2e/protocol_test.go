@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"regasmdetect/src/cimcsv"
+	"regasmdetect/src/cim"
 	"regasmdetect/src/internal/shared"
 	"regasmdetect/src/scpv2"
 	"regasmdetect/src/splunkd"
@@ -67,8 +67,8 @@ func TestGetInfoReplies(t *testing.T) {
 		t.Errorf("preop tokens = %q (%v)", args, err)
 	}
 	need := []string{"_time", "Processes.parent_process_name", "parent_process_name", "Processes.dest", "dest",
-		"Processes.parent_process_id", "parent_process_id", cimcsv.PartialCount, cimcsv.PartialFirstTime,
-		cimcsv.PartialLastTime, cimcsv.PartialRecords, cimcsv.PartialNullDropped}
+		"Processes.parent_process_id", "parent_process_id", cim.PartialCount, cim.PartialFirstTime,
+		cim.PartialLastTime, cim.PartialRecords, cim.PartialNullDropped}
 	for _, f := range need {
 		found := false
 		for _, g := range reply.RequiredFields {
@@ -252,7 +252,7 @@ func TestRecordings(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := counter(t, tab, cimcsv.PartialRecords)
+				got := counter(t, tab, cim.PartialRecords)
 				if got != c.rows[i] {
 					t.Errorf("chunk %d: %d records counted, want %d", i+2, got, c.rows[i])
 				}

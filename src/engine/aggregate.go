@@ -13,8 +13,10 @@ import (
 // the bytes passed to Add and SetTime belong to the caller and must stay unchanged until Aggregator.Add
 // returns; the record keeps no copy.
 type Record struct {
-	vals [][][]byte
-	time []byte
+	vals   [][][]byte
+	time   []byte
+	tnum   float64 // _time as a number, when hasNum (SetTimeValue)
+	hasNum bool
 }
 
 // NewRecord returns an empty record with one slot per field of the detection.
@@ -28,6 +30,7 @@ func (r *Record) Reset() {
 		r.vals[i] = r.vals[i][:0]
 	}
 	r.time = nil
+	r.hasNum = false
 }
 
 // Add appends one value to a slot; call it once per value of a multivalue field. An empty v is a null and is
@@ -40,7 +43,22 @@ func (r *Record) Add(slot int, v []byte) {
 }
 
 // SetTime sets the raw _time value (parsed only if the record matches).
-func (r *Record) SetTime(t []byte) { r.time = t }
+func (r *Record) SetTime(t []byte) { r.time, r.hasNum = t, false }
+
+// SetTimeValue sets _time in epoch seconds, for readers that hold it as a number: no text round trip. A NaN or
+// an infinity is no time, as parseTime reads them.
+func (r *Record) SetTimeValue(t float64) {
+	r.time = nil
+	r.tnum, r.hasNum = t, !math.IsNaN(t) && !math.IsInf(t, 0)
+}
+
+// timeValue returns _time as a number and whether the record has one.
+func (r *Record) timeValue() (float64, bool) {
+	if r.hasNum {
+		return r.tnum, true
+	}
+	return parseTime(r.time)
+}
 
 func (r *Record) values(slot int) [][]byte {
 	if slot < 0 || slot >= len(r.vals) {
@@ -101,6 +119,7 @@ type Aggregator struct {
 	idx    []int      // odometer over the by-fields' values
 	byVals [][][]byte // the by-fields' values of the current record (filled when null)
 	fill   [][]byte
+	mem    int64    // the estimated bytes held by the groups (see Mem)
 	tvals  [][]byte // the one value of the _time by-field (a bucket), reused
 }
 
@@ -166,7 +185,7 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		return false
 	}
 	a.stats.Matched++
-	t, hasTime := parseTime(r.time)
+	t, hasTime := r.timeValue()
 	combos := 1
 	for i, sl := range a.c.by {
 		vs := r.values(sl)
@@ -253,12 +272,26 @@ func (a *Aggregator) lookup(vals [][][]byte, idx []int) *group {
 	if gi, ok := a.index[string(buf)]; ok {
 		return &a.groups[gi]
 	}
-	key := make([]string, len(vals))
-	for i := range vals {
-		key[i] = string(vals[i][idx[i]])
+	return a.newGroup()
+}
+
+// newGroup adds the group whose encoded key is in a.keybuf. The key's values are substrings of the map key,
+// so a value is stored once, whatever its size.
+func (a *Aggregator) newGroup() *group {
+	k := string(a.keybuf)
+	key := make([]string, len(a.c.by))
+	for i, off := 0, 0; i < len(key); i++ {
+		n, w := uvarintString(k[off:])
+		off += w
+		key[i] = k[off : off+int(n)]
+		off += int(n)
 	}
-	a.index[string(buf)] = len(a.groups)
+	a.index[k] = len(a.groups)
 	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
+	a.mem += groupCost(len(k), len(key))
+	if cap(a.keybuf) > 1<<20 {
+		a.keybuf = nil // do not keep a buffer as large as the largest key ever seen
+	}
 	return &a.groups[len(a.groups)-1]
 }
 
@@ -269,7 +302,11 @@ func (a *Aggregator) annotate(g *group, r *Record) {
 			if len(pats) > 0 && !anyMatch(pats, v) {
 				continue
 			}
+			n := len(g.ann[i])
 			g.ann[i] = insertAnnotation(g.ann[i], v)
+			if len(g.ann[i]) != n {
+				a.mem += int64(len(v)) + 16
+			}
 		}
 	}
 }
@@ -361,7 +398,11 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 	for i, vs := range p.Annotations {
 		for _, v := range vs {
 			if len(v) > 0 {
+				n := len(g.ann[i])
 				g.ann[i] = insertAnnotation(g.ann[i], v)
+				if len(g.ann[i]) != n {
+					a.mem += int64(len(v)) + 16
+				}
 			}
 		}
 	}
@@ -384,15 +425,12 @@ func (a *Aggregator) Merge(b *Aggregator) error {
 			buf = append(buf, v...)
 		}
 		a.keybuf = buf
-		gi, ok := a.index[string(buf)]
-		if !ok {
-			// The key strings are immutable: share them.
-			gi = len(a.groups)
-			a.index[string(buf)] = gi
-			a.groups = append(a.groups, group{key: bg.key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
+		var g *group
+		if gi, ok := a.index[string(buf)]; ok {
+			g = &a.groups[gi]
+		} else {
+			g = a.newGroup() // a copy, so that b's memory goes when b is reset
 		}
-		g := &a.groups[gi]
-		a.mergeExt(g, bg.ext) // values, dc, earliest and latest of CompileSearch detections
 		sum, carry := bits.Add64(g.count, bg.count, 0)
 		if carry != 0 {
 			return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", bg.count, g.count)
@@ -403,19 +441,21 @@ func (a *Aggregator) Merge(b *Aggregator) error {
 		}
 		for j, vs := range bg.ann {
 			for _, v := range vs {
-				g.ann[j] = insertAnnotationString(g.ann[j], v)
+				g.ann[j] = a.insertAnnotationString(g.ann[j], v)
 			}
 		}
+		a.mergeExt(g, bg.ext)
 	}
 	return a.AddStats(b.stats)
 }
 
 // insertAnnotationString is insertAnnotation for a value that is already a string: it is shared, not copied.
-func insertAnnotationString(s []string, v string) []string {
+func (a *Aggregator) insertAnnotationString(s []string, v string) []string {
 	i, found := slices.BinarySearch(s, v)
 	if found || i >= MaxAnnotations {
 		return s
 	}
+	a.mem += int64(len(v)) + 16
 	s = slices.Insert(s, i, v)
 	if len(s) > MaxAnnotations {
 		s = s[:MaxAnnotations]
@@ -463,8 +503,7 @@ func (a *Aggregator) Rows() []Row {
 
 // Reset drops the groups and the counters, keeping the options.
 func (a *Aggregator) Reset() {
-	clear(a.index)
-	a.groups = a.groups[:0]
+	a.dropGroups()
 	a.stats = Stats{}
 }
 

@@ -1,7 +1,13 @@
 package engine
 
 import (
+	"bytes"
+	"io"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,4 +50,124 @@ func TestMergeOverflow(t *testing.T) {
 	if rows := a.Rows(); len(rows) != 1 || rows[0].Count != math.MaxUint64 {
 		t.Errorf("rows %+v", rows)
 	}
+}
+
+// TestSpillSameRows writes the groups out as runs at random points, with every option set, and checks that
+// MergeRuns gives the rows Rows gives when everything stays in memory, partials and worker merges included.
+func TestSpillSameRows(t *testing.T) {
+	d, err := escu.Lookup(escu.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	compared := 0
+	for _, o := range []Options{{}, {FillNull: true, FillNullValue: "null"}, {Annotate: true}} {
+		for round := range 8 {
+			whole, spilled, worker := c.NewAggregator(o), c.NewAggregator(o), c.NewAggregator(o)
+			r := c.NewRecord()
+			var runs []*bytes.Buffer
+			for range 200 + rng.IntN(800) {
+				x := randomRecord(rng, c.Fields(), 0.05)
+				feed(c, r, x)
+				whole.Add(r)
+				if rng.IntN(3) == 0 {
+					worker.Add(r)
+				} else {
+					spilled.Add(r)
+				}
+				if rng.IntN(40) == 0 {
+					if err := spilled.Merge(worker); err != nil {
+						t.Fatal(err)
+					}
+					worker.Reset()
+				}
+				if rng.IntN(60) == 0 {
+					var b bytes.Buffer
+					if err := spilled.WriteRun(&b); err != nil {
+						t.Fatal(err)
+					}
+					if spilled.Mem() != 0 || spilled.Groups() != 0 {
+						t.Fatalf("after WriteRun: %d bytes in %d groups", spilled.Mem(), spilled.Groups())
+					}
+					runs = append(runs, &b)
+				}
+			}
+			if err := spilled.Merge(worker); err != nil {
+				t.Fatal(err)
+			}
+			var readers []io.Reader
+			for _, b := range runs {
+				readers = append(readers, b)
+			}
+			var got []Row
+			err := spilled.MergeRuns(readers, func(row *Row) error {
+				cp := *row
+				cp.Key = slices.Clone(row.Key)
+				if row.Annotations != nil {
+					cp.Annotations = make([][]string, len(row.Annotations))
+					for i, vs := range row.Annotations {
+						cp.Annotations[i] = slices.Clone(vs)
+					}
+				}
+				cp.Ext = cloneExt(row.Ext)
+				got = append(got, cp)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := whole.Rows()
+			if len(runs) == 0 || len(got) == 0 {
+				continue
+			}
+			compared++
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%+v round %d (%d runs): %d rows, want %d\nfirst got  %+v\nfirst want %+v", o, round, len(runs), len(got), len(want), got[0], want[0])
+			}
+			if spilled.Stats() != whole.Stats() {
+				t.Fatalf("stats %+v, want %+v", spilled.Stats(), whole.Stats())
+			}
+		}
+	}
+	if compared < 20 {
+		t.Fatalf("only %d of 24 rounds spilled and had rows", compared)
+	}
+}
+
+// TestMemCostsTheKey: a group whose key holds a 16 MiB value costs about 16 MiB, not several times that.
+func TestMemCostsTheKey(t *testing.T) {
+	d, err := escu.Lookup(escu.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.NewAggregator(Options{})
+	key := make([][]byte, len(c.ByFields()))
+	for i := range key {
+		key[i] = []byte("k")
+	}
+	key[0] = bytes.Repeat([]byte("x"), 16<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := a.AddPartial(&Partial{Key: key, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if grew > 18<<20 {
+		t.Errorf("one 16 MiB key value costs %d MiB of heap", grew>>20)
+	}
+	if m := a.Mem(); m < 16<<20 || m > 17<<20 {
+		t.Errorf("Mem() = %d, want about 16 MiB", m)
+	}
+	runtime.KeepAlive(a)
 }

@@ -21,6 +21,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -241,7 +242,7 @@ func messageTokens(msg string) []string {
 		}
 		tok := rest[i+1 : i+1+j]
 		if isFieldName(tok) {
-			if !containsString(out, tok) {
+			if !slices.Contains(out, tok) {
 				out = append(out, tok)
 			}
 			rest = rest[i+j+2:]
@@ -262,15 +263,6 @@ func isFieldName(s string) bool {
 		}
 	}
 	return true
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Source returns the detection the search came from.

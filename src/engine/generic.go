@@ -73,6 +73,10 @@ func CompileSearch(d *escu.Detection, search string, env Env) (*Detection, error
 			return nil, fmt.Errorf("engine: detection %q: macro `%s` is not expanded", d.Name, o.Name)
 		}
 	}
+	if slices.Contains(s.By, "_time") && s.Span == "" {
+		// Without span= tstats chooses the bucket size itself; that choice is not reproduced.
+		return nil, fmt.Errorf("engine: detection %q: unsupported \"by _time\" without span= (tstats picks the bucket size itself)", d.Name)
+	}
 	c := &Detection{src: d, search: s, generic: true}
 	if err := c.compileAggs(); err != nil {
 		return nil, fmt.Errorf("engine: detection %q: %w", d.Name, err)
@@ -255,7 +259,8 @@ func (c *Detection) Results(rows []Row, o spl.RunOptions) (*spl.Table, error) {
 	return out, nil
 }
 
-// timeBucket writes the _time bucket of t (floor to a multiple of the span, epoch-aligned) into buf.
+// timeBucket writes the _time bucket of t into buf: t rounded down to a multiple of the span, counted from
+// the epoch, which is where bin aligns buckets for a search in the UTC time zone (docs/escu.md).
 func (c *Detection) timeBucket(buf []byte, t float64) []byte {
 	span := c.search.SpanSeconds
 	if span <= 0 {
@@ -373,3 +378,15 @@ func (k aggKind) String() string {
 }
 
 var _ = strings.TrimSpace
+
+// FillNullValue returns the fillnull_value option written in the search (after macro expansion: ESCU's
+// security_content_summariesonly carries fillnull_value="null" since 2022), and whether there is one.
+func (c *Detection) FillNullValue() (string, bool) {
+	v, ok := "", false
+	for _, o := range c.search.Options {
+		if !o.Macro && o.Name == "fillnull_value" {
+			v, ok = o.Value, true
+		}
+	}
+	return v, ok
+}

@@ -8,12 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"regasmdetect/src/cim"
-	"regasmdetect/src/cimcsv"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/scpv2"
 	"regasmdetect/src/sysmon"
@@ -29,8 +27,7 @@ type scanner struct {
 	dets   []*engine.Detection
 	sel    *selection // the detections, their stems and options
 	aggs   []*engine.Aggregator
-	multi  *onePass // Sysmon records: every detection in one pass
-	tbuf   []byte
+	multi  *onePass      // Sysmon records: every detection in one pass
 	format sysmon.Format // --input-format
 
 	inputErrors int64 // files that could not be read and records that could not be read
@@ -259,22 +256,18 @@ func (u *invalidUTF8) report(s *scanner, name, unit string) {
 
 func validUTF8(p *cim.Process) bool {
 	for _, v := range p.Values {
-		if !utf8.ValidString(v) {
+		if !utf8.Valid(v) {
 			return false
 		}
 	}
 	return true
 }
 
-// feedProcess adds p to every detection and reports whether any matched.
+// feedProcess adds p to every detection and reports whether any matched. The values go to the engine's slots
+// as they are, and _time as a number.
 func (s *scanner) feedProcess(p *cim.Process) bool {
 	matched := false
-	if p.HasTime {
-		s.tbuf = strconv.AppendFloat(s.tbuf[:0], p.Time, 'f', -1, 64)
-	} else {
-		s.tbuf = s.tbuf[:0]
-	}
-	if n := s.multi.add(p, s.tbuf); n > 0 {
+	if n := s.multi.add(p); n > 0 {
 		s.matched.Add(int64(n))
 		matched = true
 	}
@@ -292,14 +285,14 @@ func (s *scanner) readCSV(r io.Reader, name string) {
 		s.inputError("%s: %v", name, err)
 		return
 	}
-	bindings := make([]*cimcsv.Binding, len(s.dets))
-	feeders := make([]*cimcsv.Feeder, len(s.dets))
+	bindings := make([]*cim.Binding, len(s.dets))
+	feeders := make([]*cim.Feeder, len(s.dets))
 	for i, det := range s.dets {
-		if bindings[i], err = cimcsv.Bind(det, header); err != nil {
+		if bindings[i], err = cim.Bind(det, header); err != nil {
 			s.inputError("%s: header: %v", name, err)
 			return
 		}
-		feeders[i] = cimcsv.NewFeeder(det, s.aggs[i])
+		feeders[i] = cim.NewFeeder(det, s.aggs[i])
 	}
 	shown := 0
 	var bad invalidUTF8

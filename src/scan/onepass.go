@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"unsafe"
-
 	"regasmdetect/src/cim"
 	"regasmdetect/src/detectset"
 	"regasmdetect/src/engine"
@@ -15,7 +13,7 @@ type onePass struct {
 	set  *detectset.Set
 	run  *detectset.Runner
 	rec  *detectset.Record
-	cims []cim.Field // per set slot: the CIM field (-1 when the Sysmon mapping has none)
+	cims cim.Slots // per set slot: the CIM field (-1 when the Sysmon mapping has none)
 	aggs []*engine.Aggregator
 }
 
@@ -29,33 +27,20 @@ func newOnePass(sel *selection) (*onePass, error) {
 		return nil, err
 	}
 	o := &onePass{set: set, run: run, rec: set.NewRecord()}
-	for _, f := range set.Fields() {
-		cf, ok := cim.FieldByName(f)
-		if !ok {
-			cf = -1
-		}
-		o.cims = append(o.cims, cf)
-	}
+	o.cims = cim.SlotsFor(set.Fields())
 	for i := range sel.dets {
 		o.aggs = append(o.aggs, run.Aggregator(i))
 	}
 	return o, nil
 }
 
-// add feeds one process record (t is its _time as text, empty when it has none) and returns how many
-// detections matched it.
-func (o *onePass) add(p *cim.Process, t []byte) int {
+// add feeds one process record and returns how many detections matched it. The values go to the set's slots
+// as they are, and _time as a number.
+func (o *onePass) add(p *cim.Process) int {
 	o.rec.Reset()
-	for sl, f := range o.cims {
-		if f < 0 {
-			continue
-		}
-		if v := p.Values[f]; v != "" {
-			o.rec.Add(sl, unsafe.Slice(unsafe.StringData(v), len(v)))
-		}
-	}
-	if len(t) > 0 {
-		o.rec.SetTime(t)
+	o.cims.Fill(o.rec, p)
+	if p.HasTime {
+		o.rec.SetTimeValue(p.Time)
 	}
 	return o.run.Add(o.rec)
 }

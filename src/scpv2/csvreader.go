@@ -11,21 +11,41 @@ import (
 // csvBufSize is the initial size of a CSVReader's buffer; it grows only for a row longer than the buffer.
 const csvBufSize = 64 << 10
 
+// Errors of malformed CSV, wrapped in a *ParseError that says where (test with errors.Is).
+var (
+	ErrBareQuote    = errors.New("bare quote in unquoted field")
+	ErrTrailingText = errors.New("extra text after quoted field")
+	ErrQuote        = errors.New("unterminated quoted field")
+	ErrFieldCount   = errors.New("wrong number of fields")
+	// ErrBareCR is a carriage return outside a quoted value that does not end a line: CR-only line ends (or a
+	// stray CR), which splunkd never writes. Read as LF or as data, it would silently merge or mangle rows.
+	ErrBareCR = errors.New("carriage return outside a quoted value (line ends must be LF or CRLF)")
+)
+
 // ParseError reports malformed CSV in a body: the 1-based row (the header is row 1; blank lines are not
-// counted) and the 1-based field number within the row.
+// counted), the 1-based field number within the row, and what is wrong: one of the Err* values above, possibly
+// wrapped with details.
 type ParseError struct {
 	Row, Column int
-	Msg         string
+	Err         error
 }
 
-// Error formats the error as "scpv2: csv row 12, field 3: bare quote in unquoted field".
+// Error formats the error as "csv row 12, field 3: bare quote in unquoted field".
 func (e *ParseError) Error() string {
-	return "scpv2: csv row " + strconv.Itoa(e.Row) + ", field " + strconv.Itoa(e.Column) + ": " + e.Msg
+	return "csv row " + strconv.Itoa(e.Row) + ", field " + strconv.Itoa(e.Column) + ": " + e.Err.Error()
 }
+
+// Unwrap returns Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// bom is the UTF-8 byte-order mark.
+const bom = "\xEF\xBB\xBF"
 
 // CSVReader reads a CSV body as splunkd writes it: RFC 4180 with `,` separators, `"` quoting and `""` for a
 // quote inside a quoted value; LF or CRLF line ends (a CR before the LF that ends a row is dropped, CRs inside
-// quoted values are kept); quoted values may span lines. The first row is the header; every other row must
+// quoted values are kept; any other CR outside quotes is ErrBareCR); quoted values may span lines. A UTF-8
+// byte-order mark at the start of the body is skipped (it would otherwise become part of the first column's
+// name and hide `_time`). The first row is the header; every other row must
 // have exactly as many fields. Blank lines are skipped, as Go's encoding/csv and the Python SDK do. Bytes are
 // passed through unchanged: invalid UTF-8 is not an error here.
 //
@@ -46,6 +66,7 @@ type CSVReader struct {
 	quoted   []bool
 	own      []byte // the reader's own buffer while buf is data given to ResetRows
 	borrowed bool   // buf is data given to ResetRows
+	started  bool   // the first line of the body was read (a byte-order mark is looked for there only)
 }
 
 // NewCSVReader returns a CSVReader reading the body r.
@@ -64,6 +85,7 @@ func (c *CSVReader) Reset(r io.Reader) {
 	c.err = nil
 	c.row = 0
 	c.hdrOK = false
+	c.started = false
 	if c.buf == nil {
 		c.buf = make([]byte, csvBufSize)
 	}
@@ -132,7 +154,7 @@ func (c *CSVReader) Next() ([][]byte, error) {
 			col = len(c.fields) + 1 // the first missing field
 		}
 		c.err = &ParseError{Row: c.row, Column: col,
-			Msg: fmt.Sprintf("row has %d fields, header has %d", len(c.fields), len(c.header))}
+			Err: fmt.Errorf("%w: row has %d fields, header has %d", ErrFieldCount, len(c.fields), len(c.header))}
 		return nil, c.err
 	}
 	return c.fields, nil
@@ -148,11 +170,21 @@ func (c *CSVReader) readRow() error {
 			}
 			return err
 		}
+		if !c.started {
+			c.started = true
+			row = bytes.TrimPrefix(row, []byte(bom))
+		}
 		if len(row) == 0 {
 			continue // blank line
 		}
 		c.row++
-		return c.split(row, q, atEOF)
+		if err := c.split(row, q, atEOF); err != nil {
+			return err
+		}
+		if bytes.IndexByte(row, '\r') >= 0 {
+			return c.bareCR()
+		}
+		return nil
 	}
 }
 
@@ -246,11 +278,11 @@ func (c *CSVReader) split(row []byte, q int, atEOF bool) error {
 			for {
 				k := bytes.IndexByte(row[j:], '"')
 				if k < 0 {
-					msg := "unterminated quoted field"
+					var err error = ErrQuote
 					if atEOF {
-						msg = "unterminated quoted field at end of body"
+						err = fmt.Errorf("%w at end of body", ErrQuote)
 					}
-					return c.fieldError(len(c.fields)+1, msg)
+					return c.fieldError(len(c.fields)+1, err)
 				}
 				k += j
 				if w != j {
@@ -273,7 +305,10 @@ func (c *CSVReader) split(row []byte, q int, atEOF bool) error {
 				break
 			}
 			if row[i] != ',' {
-				return c.fieldError(len(c.fields), "extra text after quoted field")
+				if row[i] == '\r' {
+					return c.fieldError(len(c.fields), ErrBareCR)
+				}
+				return c.fieldError(len(c.fields), ErrTrailingText)
 			}
 			i++
 			continue
@@ -294,28 +329,37 @@ func (c *CSVReader) split(row []byte, q int, atEOF bool) error {
 		i += k + 1
 	}
 	if used != q {
-		return c.fieldError(len(c.fields)+1, "")
+		return c.fieldError(len(c.fields)+1, nil)
 	}
 	return nil
 }
 
-// fieldError reports an error at field col, unless an earlier unquoted field holds a bare quote: that is the
-// first error in the row and is reported instead. An empty msg means only a bare quote can explain the
-// failure.
-func (c *CSVReader) fieldError(col int, msg string) error {
+// bareCR reports the first unquoted field of the row just split that holds a CR.
+func (c *CSVReader) bareCR() error {
 	for i, f := range c.fields {
-		if i+1 >= col && msg != "" {
+		if !c.quoted[i] && bytes.IndexByte(f, '\r') >= 0 {
+			return &ParseError{Row: c.row, Column: i + 1, Err: ErrBareCR}
+		}
+	}
+	return nil
+}
+
+// fieldError reports err at field col, unless an earlier unquoted field holds a bare quote: that is the first
+// error in the row and is reported instead. A nil err means only a bare quote can explain the failure.
+func (c *CSVReader) fieldError(col int, err error) error {
+	for i, f := range c.fields {
+		if i+1 >= col && err != nil {
 			break
 		}
 		if !c.quoted[i] && bytes.IndexByte(f, '"') >= 0 {
-			col, msg = i+1, "bare quote in unquoted field"
+			col, err = i+1, ErrBareQuote
 			break
 		}
 	}
-	if msg == "" {
-		msg = "bare quote in unquoted field"
+	if err == nil {
+		err = ErrBareQuote
 	}
-	return &ParseError{Row: c.row, Column: col, Msg: msg}
+	return &ParseError{Row: c.row, Column: col, Err: err}
 }
 
 // isFramingError reports whether err is an *Error from the chunk Reader, which already names its chunk.
@@ -340,7 +384,13 @@ func (c *CSVReader) ResetRows(data []byte, header []string) {
 	c.row = 1
 	c.header = header
 	c.hdrOK = true
+	c.started = true
 }
+
+// Buffered returns the bytes read from the body but not yet parsed, as bufio.Reader.Buffered and
+// json.Decoder.Buffered do: after Header, the start of the data rows. The slice is valid until the next call
+// to Next, Header or Reset.
+func (c *CSVReader) Buffered() []byte { return c.buf[c.start:c.end] }
 
 // RowsEnd returns the length of the longest prefix of b made of whole rows, each ended by a newline outside
 // quotes, given that b starts at the start of a row: the place where b can be cut for ResetRows. It is 0 when b
@@ -364,6 +414,9 @@ func RowsEnd(b []byte) int {
 // HeaderSpan returns where the header row of a body starting at b lies: start is past the blank lines that
 // precede it (a CSVReader skips them), end is past its line end, or -1 when b does not yet hold the whole row.
 func HeaderSpan(b []byte) (start, end int) {
+	if bytes.HasPrefix(b, []byte(bom)) {
+		start = len(bom)
+	}
 	for start < len(b) && (b[start] == '\n' || b[start] == '\r' && start+1 < len(b) && b[start+1] == '\n') {
 		start++
 	}

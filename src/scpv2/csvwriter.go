@@ -28,21 +28,6 @@ func (w *CSVWriter) WriteRow(fields []string) {
 	w.buf = append(w.buf, '\r', '\n')
 }
 
-// WriteRowBytes appends one row given as byte slices, without converting them to strings.
-func (w *CSVWriter) WriteRowBytes(fields [][]byte) {
-	if len(fields) == 1 && len(fields[0]) == 0 {
-		w.buf = append(w.buf, `""`+"\r\n"...)
-		return
-	}
-	for i, f := range fields {
-		if i > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		w.buf = appendField(w.buf, f)
-	}
-	w.buf = append(w.buf, '\r', '\n')
-}
-
 func appendField[T string | []byte](dst []byte, f T) []byte {
 	if !needsQuote(string(f)) {
 		return append(dst, f...)

@@ -82,11 +82,18 @@ func FuzzCSVReader(f *testing.F) {
 		got, err := readAllCSV(bytes.NewReader(bytes.Clone(data)))
 		if err != nil {
 			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Row < 1 || pe.Column < 1 || pe.Msg == "" {
+			if !errors.As(err, &pe) || pe.Row < 1 || pe.Column < 1 || pe.Err == nil {
 				t.Fatalf("error %v: want a *ParseError with a position", err)
 			}
 		}
-		r := csv.NewReader(bytes.NewReader(data))
+		if errors.Is(err, ErrBareCR) {
+			// encoding/csv reads a CR that ends no line as data; this reader refuses it.
+			if !bareCR(data) {
+				t.Fatalf("ErrBareCR for a body without a bare CR: %q", data)
+			}
+			return
+		}
+		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte(bom))))
 		std, stdErr := r.ReadAll()
 		if (err == nil) != (stdErr == nil) {
 			t.Fatalf("CSVReader error %v, encoding/csv error %v", err, stdErr)
@@ -99,6 +106,16 @@ func FuzzCSVReader(f *testing.F) {
 			t.Fatalf("one-byte reads differ: %v vs %v", errShort, err)
 		}
 	})
+}
+
+// bareCR reports whether data has a CR not followed by LF.
+func bareCR(data []byte) bool {
+	for i, b := range data {
+		if b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
 }
 
 // FuzzDecodeMV decodes arbitrary cells: never a panic; a cell that decodes is exactly AppendMV of its values;

@@ -37,19 +37,25 @@ const maxHeaderLen = 128
 // the pipe in big reads.
 const readBufSize = 256 << 10
 
+// ErrTooLarge is wrapped by the *Error of a chunk header that declares more metadata or body than
+// MaxMetadataLen or MaxBodyLen (as http2's ErrFrameTooLarge).
+var ErrTooLarge = errors.New("scpv2: chunk too large")
+
 // Error is the error returned for every framing failure: a malformed or oversized header, a truncated chunk,
 // or a failure of the underlying reader. It names the chunk (1-based) and the byte offset of its header.
 type Error struct {
 	Chunk  int   // 1-based number of the chunk being read
 	Offset int64 // byte offset of that chunk's header in the stream
 	Msg    string
-	Err    error // the cause, for example io.ErrUnexpectedEOF; may be nil
+	// Err is the cause: io.ErrUnexpectedEOF, the underlying reader's error, ErrTooLarge, or nil. A cause is
+	// appended to the message; ErrTooLarge is not, the message says it.
+	Err error
 }
 
 // Error formats the error as "scpv2: chunk 3 at byte 1042: <msg>: <cause>".
 func (e *Error) Error() string {
 	s := "scpv2: chunk " + strconv.Itoa(e.Chunk) + " at byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
-	if e.Err != nil {
+	if e.Err != nil && e.Err != ErrTooLarge {
 		s += ": " + e.Err.Error()
 	}
 	return s
@@ -161,10 +167,10 @@ func (r *Reader) readHeader() (m, b int64, err error) {
 		return 0, 0, r.fail("header: expected `chunked 1.0,<metadata length>,<body length>\\n`, found "+quote(line), nil)
 	}
 	if m > MaxMetadataLen {
-		return 0, 0, r.fail(fmt.Sprintf("header: metadata length %d exceeds the limit of %d bytes", m, MaxMetadataLen), nil)
+		return 0, 0, r.fail(fmt.Sprintf("header: metadata length %d exceeds the limit of %d bytes", m, MaxMetadataLen), ErrTooLarge)
 	}
 	if b > MaxBodyLen {
-		return 0, 0, r.fail(fmt.Sprintf("header: body length %d exceeds the limit of %d bytes", b, int64(MaxBodyLen)), nil)
+		return 0, 0, r.fail(fmt.Sprintf("header: body length %d exceeds the limit of %d bytes", b, int64(MaxBodyLen)), ErrTooLarge)
 	}
 	return m, b, nil
 }

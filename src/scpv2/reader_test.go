@@ -311,6 +311,9 @@ func TestReaderHeader(t *testing.T) {
 				if _, err2 := rd.Next(); err2 != err {
 					t.Errorf("second Next returned %v, want the same error", err2)
 				}
+				if tooLarge := strings.Contains(tc.wantErr, "exceeds the limit"); errors.Is(err, ErrTooLarge) != tooLarge {
+					t.Errorf("errors.Is(%v, ErrTooLarge) = %v, want %v", err, !tooLarge, tooLarge)
+				}
 				return
 			}
 			if err != nil {

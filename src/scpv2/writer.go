@@ -48,8 +48,38 @@ func NewWriter(w io.Writer) *Writer {
 
 // WriteReply encodes r as compact JSON (without HTML escaping) and writes it with body as one chunk.
 func (w *Writer) WriteReply(r *Reply, body []byte) error {
+	meta, err := w.encode(r)
+	if err != nil {
+		return err
+	}
+	return w.WriteRaw(meta, body)
+}
+
+// WriteReplyFrom is WriteReply with a body of n bytes read from body, for bodies too large to hold in memory.
+// Reading fewer than n bytes is an error, and the chunk is then cut short: the stream cannot be used further.
+func (w *Writer) WriteReplyFrom(r *Reply, body io.Reader, n int64) error {
+	meta, err := w.encode(r)
+	if err != nil {
+		return err
+	}
+	w.writeHeader(meta, n)
+	w.bw.Write(meta)
+	copied, err := io.Copy(w.bw, io.LimitReader(body, n))
+	if err == nil && copied < n {
+		err = fmt.Errorf("body ended after %d of %d bytes", copied, n)
+	}
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("scpv2: write chunk %d (%d + %d bytes): %w", w.chunk, len(meta), n, err)
+	}
+	return nil
+}
+
+func (w *Writer) encode(r *Reply) ([]byte, error) {
 	if r == nil {
-		return errors.New("scpv2: write reply: nil reply")
+		return nil, errors.New("scpv2: write reply: nil reply")
 	}
 	rep := *r
 	if rep.Inspector != nil && len(rep.Inspector.Messages) == 0 {
@@ -57,23 +87,26 @@ func (w *Writer) WriteReply(r *Reply, body []byte) error {
 	}
 	w.meta.Reset()
 	if err := w.enc.Encode(&rep); err != nil {
-		return fmt.Errorf("scpv2: write reply chunk %d: encode metadata: %w", w.chunk+1, err)
+		return nil, fmt.Errorf("scpv2: write reply chunk %d: encode metadata: %w", w.chunk+1, err)
 	}
 	meta := w.meta.Bytes()
-	meta = meta[:len(meta)-1] // Encode appends a newline
-	return w.WriteRaw(meta, body)
+	return meta[:len(meta)-1], nil // Encode appends a newline
+}
+
+func (w *Writer) writeHeader(meta []byte, bodyLen int64) {
+	w.chunk++
+	w.hdr = append(w.hdr[:0], "chunked 1.0,"...)
+	w.hdr = strconv.AppendInt(w.hdr, int64(len(meta)), 10)
+	w.hdr = append(w.hdr, ',')
+	w.hdr = strconv.AppendInt(w.hdr, bodyLen, 10)
+	w.hdr = append(w.hdr, '\n')
+	w.bw.Write(w.hdr)
 }
 
 // WriteRaw writes `chunked 1.0,<len(meta)>,<len(body)>\n`, meta and body as one chunk and flushes. meta is
 // written as given.
 func (w *Writer) WriteRaw(meta, body []byte) error {
-	w.chunk++
-	w.hdr = append(w.hdr[:0], "chunked 1.0,"...)
-	w.hdr = strconv.AppendInt(w.hdr, int64(len(meta)), 10)
-	w.hdr = append(w.hdr, ',')
-	w.hdr = strconv.AppendInt(w.hdr, int64(len(body)), 10)
-	w.hdr = append(w.hdr, '\n')
-	w.bw.Write(w.hdr)
+	w.writeHeader(meta, int64(len(body)))
 	w.bw.Write(meta)
 	w.bw.Write(body)
 	if err := w.bw.Flush(); err != nil {

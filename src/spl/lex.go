@@ -24,7 +24,9 @@ type token struct {
 
 // lexArgs splits a command's arguments. Double-quoted parts join the word they touch, without their quotes,
 // with \" and \\ as escapes (any other backslash is kept), so `""Processes".*"` is the word Processes.* as
-// Splunk reads it.
+// Splunk reads it. Unquoted parts take the same two escapes (Search Manual, "Backslashes": "To pass a literal
+// backslash in an argument to a Splunk Search Processing Language (SPL) command, you must escape the
+// backslash").
 func lexArgs(text string, start, end int) ([]token, *Error) {
 	var toks []token
 	i := start
@@ -93,6 +95,11 @@ func lexArgs(text string, start, end int) ([]token, *Error) {
 				if isSpace(c) || c == ',' || c == '(' || c == ')' || c == '=' || c == '<' || c == '>' ||
 					(c == '!' && i+1 < end && text[i+1] == '=') {
 					break
+				}
+				if c == '\\' && i+1 < end && (text[i+1] == '\\' || text[i+1] == '"') {
+					b.WriteByte(text[i+1])
+					i += 2
+					continue
 				}
 				b.WriteByte(c)
 				i++

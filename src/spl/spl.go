@@ -60,7 +60,7 @@ type LookupTable struct {
 	MinMatches    int             // min_matches (default 0)
 	DefaultMatch  string          // default_match, used when fewer than MinMatches rows match
 	HasDefault    bool            // default_match is set
-	MaxMatches    int             // max_matches (default 1000)
+	MaxMatches    int             // max_matches (Knowledge Manager Manual, "Add field matching rules": default 100)
 }
 
 // LookupSource resolves a lookup name to its table.
@@ -210,4 +210,20 @@ func splitCommands(text string) ([]segment, error) {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// Filters reports whether a command of the pipeline can drop results: search (other than "search *"), where,
+// regex or dedup.
+func (p *Pipeline) Filters() bool {
+	for _, c := range p.Commands {
+		switch c := c.(type) {
+		case *searchCmd:
+			if _, all := c.expr.(fTrue); !all {
+				return true
+			}
+		case *whereCmd, *regexCmd, *dedupCmd:
+			return true
+		}
+	}
+	return false
 }

@@ -176,3 +176,40 @@ func TestExpandRealMacros(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+type fuzzMacros map[string]Macro
+
+func (m fuzzMacros) Macro(stanza string) (Macro, bool, error) {
+	d, ok := m[stanza]
+	return d, ok, nil
+}
+
+// FuzzExpand expands arbitrary searches with a fixed set of macros (nesting, arguments, recursion): no panic,
+// no hang; an error carries the package prefix, and a success leaves no backquoted call outside quotes.
+func FuzzExpand(f *testing.F) {
+	src := fuzzMacros{
+		"a":                         {Definition: "x=`b` y=1"},
+		"b":                         {Definition: `"$q$" z`},
+		"f(1)":                      {Args: []string{"v"}, Definition: `rename "$v$.*" as * $v$`},
+		"g(2)":                      {Args: []string{"p", "q"}, Definition: "`f($p$)` $q$ `a`"},
+		"loop":                      {Definition: "`loop`"},
+		"security_content_ctime(1)": {Args: []string{"field"}, Definition: `convert timeformat="%Y" ctime($field$)`},
+	}
+	for _, s := range []string{"| tstats `a` count", "`f(\"Processes\")`", "`g(a, \"b,c\")` `loop`", "\"`a`\" `b`",
+		"`security_content_ctime(firstTime)`", "`f(x(y,z))`", "`unknown`", "`f(`", "`"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := ExpandWith(s, src)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "splunkconf: ") {
+				t.Fatalf("error without the prefix: %v", err)
+			}
+			return
+		}
+		calls, err := FindMacros(out)
+		if err != nil || len(calls) != 0 {
+			t.Fatalf("expansion %q still has calls %v (%v)", out, calls, err)
+		}
+	})
+}

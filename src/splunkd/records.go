@@ -20,7 +20,7 @@ func FromProcesses(ps []cim.Process) *Table {
 			rec[0] = []string{strconv.FormatFloat(p.Time, 'f', -1, 64)}
 		}
 		for f := cim.Field(0); f < cim.NumFields; f++ {
-			if v := p.Values[f]; v != "" {
+			if v := p.Get(f); v != "" {
 				rec[int(f)+1] = []string{v}
 			}
 		}

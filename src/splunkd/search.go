@@ -19,6 +19,8 @@ type Plan struct {
 	Seed uint64
 	// Awkward adds what splunkd also sends: an empty body first, and a header-only body as the final request.
 	Awkward bool
+	// DispatchDir is the search head's searchinfo.dispatch_dir (default: a folder that does not exist).
+	DispatchDir string
 }
 
 // Result is what a whole search produced.
@@ -37,7 +39,7 @@ type Result struct {
 func Search(ctx context.Context, binary string, args []string, records *Table, plan Plan) (*Result, error) {
 	res := &Result{}
 	search := "| " + strings.Join(append([]string{"regasmdetect"}, args...), " ")
-	reduce, err := Start(ctx, Process{Binary: binary, Args: args, Search: search})
+	reduce, err := Start(ctx, Process{Binary: binary, Args: args, Search: search, DispatchDir: plan.DispatchDir})
 	if err != nil {
 		if reduce != nil {
 			res.Reduce, _ = reduce.Close()

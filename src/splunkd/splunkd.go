@@ -90,7 +90,10 @@ func GetInfo(args, rawArgs []string, search string) []byte {
 	return getInfo(args, rawArgs, search, "", "")
 }
 
-func (p Process) getInfo() []byte { return getInfo(p.Args, p.RawArgs, p.Search, p.SID, p.DispatchDir) }
+// GetInfoRequest returns the metadata of the getinfo request p sends.
+func (p Process) GetInfoRequest() []byte {
+	return getInfo(p.Args, p.RawArgs, p.Search, p.SID, p.DispatchDir)
+}
 
 func getInfo(args, rawArgs []string, search, sid, dispatch string) []byte {
 	if sid == "" {
@@ -160,7 +163,7 @@ func Chunk(meta, body []byte) []byte {
 // each reply before sending the next. It stops sending after a reply with finished:true or an error, closes
 // stdin, and waits for the process to exit.
 func Run(ctx context.Context, p Process, reqs []Request) (*Transcript, error) {
-	return run(ctx, p, p.getInfo(), reqs)
+	return run(ctx, p, p.GetInfoRequest(), reqs)
 }
 
 // RunRaw feeds the bytes in as stdin, whole, without lock-step (for recordings and malformed streams), and
@@ -222,7 +225,7 @@ type Session struct {
 
 // Start starts the binary and performs the getinfo exchange.
 func Start(ctx context.Context, p Process) (*Session, error) {
-	return start(ctx, p, p.getInfo())
+	return start(ctx, p, p.GetInfoRequest())
 }
 
 func start(ctx context.Context, p Process, getinfo []byte) (*Session, error) {

@@ -72,40 +72,15 @@ func dataSlot(name []byte) slot {
 	return sNone
 }
 
-// getSlot maps the Sysmon names that Map asks for to slots.
-func getSlot(name string) slot {
-	switch name {
-	case "Provider":
-		return sProvider
-	case "EventID":
-		return sEventID
-	case "EventRecordID":
-		return sRecordID
-	case "Computer":
-		return sComputer
-	case "UserID":
-		return sUserID
-	case "Channel":
-		return sChannel
-	case "TimeCreated":
-		return sTimeCreated
-	}
-	return dataSlot([]byte(name)) // the conversion does not allocate in a switch
-}
-
 // event collects the kept fields of one raw event. Values are appended to buf; span holds [start, end) of each
-// slot in buf, or start -1 when absent. finish converts buf to one string so that every value handed out is a
-// substring of it: one allocation per event for all its values.
+// slot in buf, or start -1 when absent. Map reads them by slot.
 type event struct {
 	buf  []byte
 	span [numSlots][2]int32
-	str  string
-	get  func(string) string // bound once to lookup
 }
 
 func newEvent() *event {
 	e := &event{buf: make([]byte, 0, 4096)}
-	e.get = e.lookup
 	e.reset()
 	return e
 }
@@ -115,7 +90,6 @@ func (e *event) reset() {
 	for i := range e.span {
 		e.span[i] = [2]int32{-1, -1}
 	}
-	e.str = ""
 }
 
 // begin starts a value for s at the end of buf; end closes it. A value written twice keeps the last one.
@@ -152,30 +126,31 @@ func (e *event) raw(s slot) []byte {
 	return e.buf[sp[0]:sp[1]]
 }
 
-func (e *event) finish() { e.str = string(e.buf) }
-
-func (e *event) lookup(name string) string {
-	s := getSlot(name)
-	if s < 0 {
-		return ""
-	}
-	sp := e.span[s]
-	if sp[0] < 0 {
-		return ""
-	}
-	return e.str[sp[0]:sp[1]]
-}
-
-// isProcessCreation reports whether the event is Sysmon EventID 1. The provider is Microsoft-Windows-Sysmon;
-// when a rendering has no provider, the Sysmon channel stands for it.
+// isProcessCreation reports whether the event is Sysmon EventID 1: provider Microsoft-Windows-Sysmon (Windows) or
+// Linux-Sysmon (Sysmon for Linux). When a rendering has no provider, the Sysmon channel stands for it.
 func (e *event) isProcessCreation() bool {
 	if string(trimSpace(e.raw(sEventID))) != "1" {
 		return false
 	}
 	if p := e.raw(sProvider); p != nil {
-		return string(p) == "Microsoft-Windows-Sysmon"
+		return string(p) == "Microsoft-Windows-Sysmon" || string(p) == linuxProvider
 	}
-	return string(e.raw(sChannel)) == "Microsoft-Windows-Sysmon/Operational"
+	c := e.raw(sChannel)
+	return string(c) == "Microsoft-Windows-Sysmon/Operational" || string(c) == linuxChannel
+}
+
+// The provider and channel of Sysmon for Linux, as its events carry them.
+const (
+	linuxProvider = "Linux-Sysmon"
+	linuxChannel  = "Linux-Sysmon/Operational"
+)
+
+// isLinux reports whether the event comes from Sysmon for Linux.
+func (e *event) isLinux() bool {
+	if p := e.raw(sProvider); p != nil {
+		return string(p) == linuxProvider
+	}
+	return string(e.raw(sChannel)) == linuxChannel
 }
 
 func trimSpace(b []byte) []byte {

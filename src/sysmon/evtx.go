@@ -263,7 +263,7 @@ func (w *evtxWorker) decode(b *evtxBatch) {
 		}
 		b.procs = append(b.procs, cim.Process{})
 		p := &b.procs[len(b.procs)-1]
-		Map(w.ev.get, p)
+		Map(w.ev, p)
 		p.Source, p.Record = w.source, int64(rec.ID)
 		b.tail.proc = len(b.procs) - 1
 		b.items = append(b.items, b.tail)
@@ -310,6 +310,5 @@ func (w *evtxWorker) convert(rec *evtx.Record) bool {
 	}
 	bracePrefix(e, sProcessGUID)
 	bracePrefix(e, sParentProcessGUID)
-	e.finish()
 	return true
 }

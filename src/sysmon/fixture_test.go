@@ -46,7 +46,7 @@ func TestSyntheticFixturesAgree(t *testing.T) {
 			continue
 		}
 		for i := range ref {
-			if got[i].Values != ref[i].Values || got[i].Time != ref[i].Time || got[i].HasTime != ref[i].HasTime {
+			if !sameValues(&got[i], &ref[i]) || got[i].Time != ref[i].Time || got[i].HasTime != ref[i].HasTime {
 				t.Errorf("%s: record %d differs from the XML line:\n%s", sf.name, i, diff(ref[i], got[i]))
 			}
 		}
@@ -76,19 +76,19 @@ func TestSyntheticFixtureValues(t *testing.T) {
 	}
 	for i, w := range want {
 		p := recs[i]
-		if p.Values[cim.ParentProcessName] != w.parentName || p.Values[cim.ProcessName] != w.processName ||
-			p.Values[cim.ParentProcessID] != w.parentPID || p.Record != w.line {
-			t.Errorf("record %d: parent %q, process %q, ppid %q, line %d; want %+v", i, p.Values[cim.ParentProcessName],
-				p.Values[cim.ProcessName], p.Values[cim.ParentProcessID], p.Record, w)
+		if p.Get(cim.ParentProcessName) != w.parentName || p.Get(cim.ProcessName) != w.processName ||
+			p.Get(cim.ParentProcessID) != w.parentPID || p.Record != w.line {
+			t.Errorf("record %d: parent %q, process %q, ppid %q, line %d; want %+v", i, p.Get(cim.ParentProcessName),
+				p.Get(cim.ProcessName), p.Get(cim.ParentProcessID), p.Record, w)
 		}
 	}
-	if got, want := recs[7].Values[cim.ProcessCommandLine], "cmd.exe /c echo \"a&b\" <tag> caf\u00e9 \u2603 > out.txt"; got != want {
+	if got, want := recs[7].Get(cim.ProcessCommandLine), "cmd.exe /c echo \"a&b\" <tag> caf\u00e9 \u2603 > out.txt"; got != want {
 		t.Errorf("entities and non-ASCII: %q, want %q (unescaped once)", got, want)
 	}
-	if recs[0].Values[cim.ProcessID] != recs[3].Values[cim.ProcessID] || recs[0].Time >= recs[3].Time {
+	if recs[0].Get(cim.ProcessID) != recs[3].Get(cim.ProcessID) || recs[0].Time >= recs[3].Time {
 		t.Errorf("records 1 and 4 must share the by-fields and differ in time: %v %v", recs[0], recs[3])
 	}
-	if got := recs[6].Values[cim.ParentProcessPath]; got != `C:\Program Files\Odd Tools\Regasm.exe` {
+	if got := recs[6].Get(cim.ParentProcessPath); got != `C:\Program Files\Odd Tools\Regasm.exe` {
 		t.Errorf("path with spaces: %q", got)
 	}
 	if recs[0].Time != 1563547570.101 {

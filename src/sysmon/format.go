@@ -16,7 +16,7 @@ import (
 type Format int
 
 // The formats. Auto means "detect from the content"; Detect also returns it for content it does not know.
-// CSV files are Splunk exports read by package cimcsv: this package only recognises them.
+// CSV files are Splunk exports read by package cim (Bind, Feeder): this package only recognises them.
 const (
 	Auto Format = iota
 	XML

@@ -64,24 +64,30 @@ func (j *jsonReader) Next(p *cim.Process) error {
 			return &RecordError{Source: j.source, Record: j.lr.line, Err: err}
 		}
 		ev := j.ev
-		if !ev.has(sTimeCreated) {
-			if flat := ev.raw(sTimeFlat); hasZone(flat) {
-				ev.span[sTimeCreated] = ev.span[sTimeFlat]
-			} else if ev.has(sTimestamp) {
-				ev.span[sTimeCreated] = ev.span[sTimestamp]
-			}
-		}
+		jsonTimeFallback(ev)
 		if !ev.isProcessCreation() {
 			j.stats.Other++
 			continue
 		}
 		bracePrefix(ev, sProcessGUID)
 		bracePrefix(ev, sParentProcessGUID)
-		ev.finish()
-		Map(ev.get, p)
+		Map(ev, p)
 		p.Source, p.Record = j.source, j.lr.line
 		j.stats.ProcessCreations++
 		return nil
+	}
+}
+
+// jsonTimeFallback takes the event time from a flat TimeCreated that carries a zone, else from @timestamp, when
+// there is no System/TimeCreated/@SystemTime.
+func jsonTimeFallback(ev *event) {
+	if ev.has(sTimeCreated) {
+		return
+	}
+	if flat := ev.raw(sTimeFlat); hasZone(flat) {
+		ev.span[sTimeCreated] = ev.span[sTimeFlat]
+	} else if ev.has(sTimestamp) {
+		ev.span[sTimeCreated] = ev.span[sTimestamp]
 	}
 }
 
@@ -198,48 +204,17 @@ func (p *jsonParser) object(item *dataPair) error {
 		}
 		p.i++
 		p.skipWS()
+		handled := false
 		if dataItem && p.i < len(p.b) {
-			name := trimAt(key)
-			switch {
-			case string(name) == "#attributes" && p.b[p.i] == '{':
-				if err := p.object(item); err != nil {
-					return err
-				}
-				goto next
-			case string(name) == "Name" || string(name) == "name":
-				mark := len(p.ev.buf)
-				if p.b[p.i] == '"' {
-					if err := p.str(&p.ev.buf); err != nil {
-						return err
-					}
-					item.slot = dataSlot(p.ev.buf[mark:])
-					p.ev.buf = p.ev.buf[:mark]
-				} else if err := p.skipValue(); err != nil {
-					return err
-				}
-				goto next
-			case string(name) == "#text" || string(name) == "text" || string(name) == "Value" || string(name) == "value":
-				if p.b[p.i] == '{' || p.b[p.i] == '[' {
-					if err := p.skipValue(); err != nil {
-						return err
-					}
-					goto next
-				}
-				start := len(p.ev.buf)
-				null, err := p.scalar(&p.ev.buf)
-				if err != nil {
-					return err
-				}
-				if !null {
-					item.start, item.end = start, len(p.ev.buf)
-				}
-				goto next
+			if handled, err = p.dataItemMember(item, trimAt(key)); err != nil {
+				return err
 			}
 		}
-		if err := p.member(key); err != nil {
-			return err
+		if !handled {
+			if err := p.member(key); err != nil {
+				return err
+			}
 		}
-	next:
 		more, err := p.separator('}', "object")
 		if err != nil {
 			return err
@@ -250,6 +225,43 @@ func (p *jsonParser) object(item *dataPair) error {
 	}
 	p.depth--
 	return nil
+}
+
+// dataItemMember parses the member named name of an EventData "Data" element (or of its "#attributes") when it
+// is one that pairs up: "#attributes", the name key or the value key. It reports whether it was.
+func (p *jsonParser) dataItemMember(item *dataPair, name []byte) (bool, error) {
+	switch string(name) {
+	case "#attributes":
+		if p.b[p.i] != '{' {
+			return false, nil
+		}
+		return true, p.object(item)
+	case "Name", "name":
+		if p.b[p.i] != '"' {
+			return true, p.skipValue()
+		}
+		mark := len(p.ev.buf)
+		if err := p.str(&p.ev.buf); err != nil {
+			return true, err
+		}
+		item.slot = dataSlot(p.ev.buf[mark:])
+		p.ev.buf = p.ev.buf[:mark]
+		return true, nil
+	case "#text", "text", "Value", "value":
+		if p.b[p.i] == '{' || p.b[p.i] == '[' {
+			return true, p.skipValue()
+		}
+		start := len(p.ev.buf)
+		null, err := p.scalar(&p.ev.buf)
+		if err != nil {
+			return true, err
+		}
+		if !null {
+			item.start, item.end = start, len(p.ev.buf)
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // separator reads what follows a member or an element: ',' (more follows) or the closing byte (the end).
@@ -394,7 +406,7 @@ func (p *jsonParser) leafSlot() slot {
 		}
 		return sNone
 	case "Security":
-		if string(key) == "UserID" {
+		if string(key) == "UserID" || string(key) == "UserId" { // UserId: Sysmon for Linux
 			return sUserID
 		}
 		return sNone

@@ -2,7 +2,6 @@ package sysmon
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -74,6 +73,3 @@ func (l *lineReader) next() ([]byte, error) {
 		return b, nil
 	}
 }
-
-// isEOF reports whether err ends a reader normally.
-func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -1,6 +1,7 @@
 package sysmon
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"time"
@@ -14,10 +15,10 @@ const Unknown = "unknown"
 // VendorProduct is the constant vendor_product of Sysmon events.
 const VendorProduct = "Microsoft Sysmon"
 
-// Map is the one place where Sysmon EventID 1 fields become Endpoint.Processes fields. get returns a raw field
-// by its Sysmon name ("" when absent): the EventData names (Image, ParentImage, CommandLine, User, ...), and
-// Computer, UserID (System/Security/@UserID), TimeCreated (System/TimeCreated/@SystemTime, RFC 3339, or decimal
-// epoch seconds) and UtcTime. Map fills p.Values and p.Time/p.HasTime; it leaves p.Source and p.Record alone.
+// Map is the one place where Sysmon EventID 1 fields become Endpoint.Processes fields. It reads the raw fields
+// of e by slot: the EventData fields (Image, ParentImage, CommandLine, User, ...), and Computer, UserID
+// (System/Security/@UserID), TimeCreated (System/TimeCreated/@SystemTime, RFC 3339, or decimal epoch seconds)
+// and UtcTime. Map resets p and fills its values and p.Time/p.HasTime; the caller sets p.Source and p.Record.
 //
 // The rules, with their sources, are in docs/sysmon-mapping.md. In short: values are taken as they are (case
 // kept, user as DOMAIN\name); process_name and parent_process_name are the basenames of Image and ParentImage,
@@ -25,86 +26,107 @@ const VendorProduct = "Microsoft Sysmon"
 // data model does; dest, user, process, parent_process, process_name, parent_process_name, original_file_name
 // and parent_user become "unknown" when empty, as the data model's calculated fields do; the ids, GUIDs,
 // hashes, user_id, paths and process_current_directory stay null ("") when absent.
-func Map(get func(name string) string, p *cim.Process) {
-	v := &p.Values
-	image, parentImage := get("Image"), get("ParentImage")
-	cmd, parentCmd := get("CommandLine"), get("ParentCommandLine")
-
-	v[cim.Action] = "allowed"
-	v[cim.VendorProduct] = VendorProduct
-	v[cim.Dest] = orUnknown(get("Computer"))
-	v[cim.User] = orUnknown(get("User"))
-	v[cim.UserID] = get("UserID")
-	v[cim.ParentUser] = orUnknown(get("ParentUser"))
-
-	v[cim.ProcessCommandLine] = orUnknown(cmd)
-	v[cim.ProcessPath] = image
-	v[cim.ProcessExec] = Basename(image)
-	v[cim.ProcessName] = processName(Basename(image), cmd)
-	v[cim.ProcessID] = get("ProcessId")
-	v[cim.ProcessGUID] = get("ProcessGuid")
-	v[cim.ProcessHash] = get("Hashes")
-	v[cim.ProcessIntegrityLevel] = lower(get("IntegrityLevel"))
-	v[cim.ProcessCurrentDirectory] = get("CurrentDirectory")
-
-	v[cim.ParentProcess] = orUnknown(parentCmd)
-	v[cim.ParentProcessPath] = parentImage
-	v[cim.ParentProcessExec] = Basename(parentImage)
-	v[cim.ParentProcessName] = processName(Basename(parentImage), parentCmd)
-	v[cim.ParentProcessID] = get("ParentProcessId")
-	v[cim.ParentProcessGUID] = get("ParentProcessGuid")
-
-	ofn := get("OriginalFileName")
-	if ofn == "-" {
-		ofn = ""
+func Map(e *event, p *cim.Process) {
+	p.Reset()
+	r := rawFields{e, e.isLinux()}
+	sep := byte('\\')
+	if r.linux {
+		sep = '/'
 	}
-	v[cim.OriginalFileName] = orUnknown(ofn)
+	image, parentImage := r.get(sImage), r.get(sParentImage)
+	cmd, parentCmd := r.get(sCommandLine), r.get(sParentCommandLine)
 
-	p.Time, p.HasTime = 0, false
-	if ms, ok := parseTime(get("TimeCreated"), false); ok {
+	p.SetString(cim.Action, "allowed")
+	p.SetString(cim.VendorProduct, VendorProduct)
+	setOrUnknown(p, cim.Dest, r.get(sComputer))
+	setOrUnknown(p, cim.User, r.get(sUser))
+	p.Set(cim.UserID, r.get(sUserID))
+	setOrUnknown(p, cim.ParentUser, r.get(sParentUser))
+
+	setOrUnknown(p, cim.ProcessCommandLine, cmd)
+	p.Set(cim.ProcessPath, image)
+	p.Set(cim.ProcessExec, basename(image, sep))
+	setProcessName(p, cim.ProcessName, basename(image, sep), cmd)
+	p.Set(cim.ProcessID, r.get(sProcessID))
+	p.Set(cim.ProcessGUID, r.get(sProcessGUID))
+	p.Set(cim.ProcessHash, r.get(sHashes))
+	p.Set(cim.ProcessIntegrityLevel, lower(r.get(sIntegrityLevel)))
+	p.Set(cim.ProcessCurrentDirectory, r.get(sCurrentDirectory))
+
+	setOrUnknown(p, cim.ParentProcess, parentCmd)
+	p.Set(cim.ParentProcessPath, parentImage)
+	p.Set(cim.ParentProcessExec, basename(parentImage, sep))
+	setProcessName(p, cim.ParentProcessName, basename(parentImage, sep), parentCmd)
+	p.Set(cim.ParentProcessID, r.get(sParentProcessID))
+	p.Set(cim.ParentProcessGUID, r.get(sParentProcessGUID))
+
+	ofn := r.get(sOriginalFileName)
+	if string(ofn) == "-" {
+		ofn = nil
+	}
+	setOrUnknown(p, cim.OriginalFileName, ofn)
+
+	if ms, ok := parseTime(r.get(sTimeCreated), false); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
-	} else if ms, ok := parseTime(get("UtcTime"), true); ok {
+	} else if ms, ok := parseTime(r.get(sUtcTime), true); ok {
 		p.Time, p.HasTime = float64(ms)/1000, true
 	}
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return Unknown
+// rawFields reads an event's raw fields for Map. Sysmon for Linux writes "-" for a value it does not have
+// (ParentImage of an orphan, Hashes, OriginalFileName, FileVersion, ...): for its events "-" is null.
+type rawFields struct {
+	e     *event
+	linux bool
+}
+
+func (r rawFields) get(s slot) []byte {
+	v := r.e.raw(s)
+	if r.linux && len(v) == 1 && v[0] == '-' {
+		return nil
 	}
-	return s
+	return v
+}
+
+func setOrUnknown(p *cim.Process, f cim.Field, v []byte) {
+	if len(v) == 0 {
+		p.SetString(f, Unknown)
+		return
+	}
+	p.Set(f, v)
 }
 
 // lower lower-cases s, without allocating for the integrity levels Windows writes or values already in lower
 // case.
-func lower(s string) string {
-	switch s {
+func lower(s []byte) []byte {
+	switch string(s) {
 	case "System":
-		return "system"
+		return []byte("system")
 	case "High":
-		return "high"
+		return []byte("high")
 	case "Medium":
-		return "medium"
+		return []byte("medium")
 	case "Low":
-		return "low"
+		return []byte("low")
 	case "Untrusted":
-		return "untrusted"
+		return []byte("untrusted")
 	case "AppContainer":
-		return "appcontainer"
+		return []byte("appcontainer")
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return strings.ToLower(s)
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return bytes.ToLower(s)
 		}
 	}
 	return s
 }
 
-// Basename returns what follows the last backslash of a Windows path, case kept ("C:\x\RegAsm.exe" ->
-// "RegAsm.exe"); a value without a backslash is its own basename. This is what the Sysmon add-on's
+// basename returns what follows the last separator of a path, case kept: backslash for Windows
+// ("C:\x\RegAsm.exe" -> "RegAsm.exe"), slash for Sysmon for Linux ("/usr/bin/sudo" -> "sudo"); a value without
+// one is its own basename. For Windows this is what the Sysmon add-on's
 // replace(Image, "(.*\\\)(?=.*(\.\w*)$|(\w+)$)", "") yields for executable paths.
-func Basename(path string) string {
-	if i := strings.LastIndexByte(path, '\\'); i >= 0 {
+func basename(path []byte, sep byte) []byte {
+	if i := bytes.LastIndexByte(path, sep); i >= 0 {
 		return path[i+1:]
 	}
 	return path
@@ -117,16 +139,17 @@ var (
 	unquotedName = regexp.MustCompile(`^(?:..*\\)?([^\s"]+)(\s|$)`)
 )
 
-// processName returns name when it is not empty; else the data model's parsing of the command line cmd; else
-// "unknown".
-func processName(name, cmd string) string {
-	if name != "" {
-		return name
+// setProcessName sets f to name when it is not empty; else to the data model's parsing of the command line
+// cmd; else to "unknown".
+func setProcessName(p *cim.Process, f cim.Field, name, cmd []byte) {
+	switch {
+	case len(name) > 0:
+		p.Set(f, name)
+	case len(cmd) == 0:
+		p.SetString(f, Unknown)
+	default:
+		p.SetString(f, fallbackName(string(cmd)))
 	}
-	if cmd == "" {
-		return Unknown
-	}
-	return fallbackName(cmd)
 }
 
 // fallbackName applies CIM's case() on a non-empty command line: replace(process, re, "\1") for the first
@@ -153,8 +176,9 @@ func restOfLine(s string, i int) int {
 // parseTime reads a time as epoch milliseconds, truncating finer digits. It accepts RFC 3339 with 'T' or a
 // space between date and time, any number of fractional digits, and a zone (Z or ±hh:mm); a time without a
 // zone is accepted only when assumeUTC (Sysmon's UtcTime). It also accepts decimal epoch seconds.
-func parseTime(s string, assumeUTC bool) (int64, bool) {
-	s = strings.TrimSpace(s)
+func parseTime(b []byte, assumeUTC bool) (int64, bool) {
+	s := string(trimSpace(b)) // does not allocate: s does not escape
+
 	if len(s) == 0 {
 		return 0, false
 	}

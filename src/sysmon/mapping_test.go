@@ -27,7 +27,7 @@ func TestParityAcrossRenderings(t *testing.T) {
 				diffs := 0
 				for i := range ev {
 					a, b := ev[i], other[i]
-					if a.Time != b.Time || a.HasTime != b.HasTime || a.Values != b.Values {
+					if a.Time != b.Time || a.HasTime != b.HasTime || !sameValues(&a, &b) {
 						diffs++
 						if diffs <= 3 {
 							t.Errorf("%s record %d (evtx record %d, line %d) differs:\n%s", ext, i, a.Record, b.Record, diff(a, b))
@@ -45,8 +45,8 @@ func diff(a, b cim.Process) string {
 		fmt.Fprintf(&s, "  _time %v/%v vs %v/%v\n", a.Time, a.HasTime, b.Time, b.HasTime)
 	}
 	for f := cim.Field(0); f < cim.NumFields; f++ {
-		if a.Values[f] != b.Values[f] {
-			fmt.Fprintf(&s, "  %s: %q vs %q\n", f, a.Values[f], b.Values[f])
+		if a.Get(f) != b.Get(f) {
+			fmt.Fprintf(&s, "  %s: %q vs %q\n", f, a.Get(f), b.Get(f))
 		}
 	}
 	return s.String()
@@ -64,7 +64,7 @@ func TestMapFieldsRecord3614(t *testing.T) {
 			if err := r.Next(&p); err != nil {
 				t.Fatalf("%s: record 3614 not found: %v", rel, err)
 			}
-			if p.Values[cim.ProcessGUID] == "{747F3D96-D7A3-5D31-0000-0010D2B42900}" {
+			if p.Get(cim.ProcessGUID) == "{747F3D96-D7A3-5D31-0000-0010D2B42900}" {
 				break
 			}
 		}
@@ -103,7 +103,7 @@ func TestMapFieldsRecord3614(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(rel+"/"+tt.f.String(), func(t *testing.T) {
-				got := p.Values[tt.f]
+				got := p.Get(tt.f)
 				if tt.f == cim.ProcessHash {
 					// Check the shape and the algorithms; the digests are long.
 					if !strings.HasPrefix(got, "SHA1=") || !strings.Contains(got, ",MD5=") ||
@@ -155,10 +155,10 @@ func TestMapMissingFieldsAndFallbacks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p cim.Process
-			Map(func(n string) string { return tt.fields[n] }, &p)
+			Map(eventOf(tt.fields), &p)
 			for f, want := range tt.check {
-				if p.Values[f] != want {
-					t.Errorf("%s = %q, want %q", f, p.Values[f], want)
+				if p.Get(f) != want {
+					t.Errorf("%s = %q, want %q", f, p.Get(f), want)
 				}
 			}
 			if p.HasTime {
@@ -189,7 +189,7 @@ func TestParseTime(t *testing.T) {
 		{"99999999999999999999", false, 0, false},
 	}
 	for _, tt := range tests {
-		ms, ok := parseTime(tt.in, tt.assumeUTC)
+		ms, ok := parseTime([]byte(tt.in), tt.assumeUTC)
 		if ms != tt.ms || ok != tt.ok {
 			t.Errorf("parseTime(%q, %v) = %d, %v; want %d, %v", tt.in, tt.assumeUTC, ms, ok, tt.ms, tt.ok)
 		}
@@ -204,8 +204,30 @@ func TestBasename(t *testing.T) {
 		`C:\dir\`:                    "",
 		``:                           "",
 	} {
-		if got := Basename(in); got != want {
+		if got := string(basename([]byte(in), '\\')); got != want {
 			t.Errorf("Basename(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// eventOf builds an event from raw fields named as in Sysmon (EventData names, and Computer, UserID,
+// TimeCreated for the System fields).
+func eventOf(fields map[string]string) *event {
+	e := newEvent()
+	for name, v := range fields {
+		s := dataSlot([]byte(name))
+		switch name {
+		case "Computer":
+			s = sComputer
+		case "UserID":
+			s = sUserID
+		case "TimeCreated":
+			s = sTimeCreated
+		}
+		if s == sNone {
+			panic("eventOf: no slot for " + name)
+		}
+		e.set(s, []byte(v))
+	}
+	return e
 }

@@ -2,6 +2,7 @@ package sysmon
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"io"
 	"testing"
@@ -106,8 +107,8 @@ func TestSharedFileCounts(t *testing.T) {
 				t.Errorf("stats %+v (%d records), want %+v", st, len(recs), want)
 			}
 			for _, p := range recs {
-				if !p.HasTime || p.Values[cim.Dest] == Unknown || p.Values[cim.ProcessName] == Unknown ||
-					p.Values[cim.ParentProcessName] == "" || p.Record <= 0 {
+				if !p.HasTime || p.Get(cim.Dest) == Unknown || p.Get(cim.ProcessName) == Unknown ||
+					p.Get(cim.ParentProcessName) == "" || p.Record <= 0 {
 					t.Errorf("record %d: incomplete mapping %+v", p.Record, p)
 					break
 				}
@@ -141,4 +142,14 @@ func TestOTRFZipCounts(t *testing.T) {
 	if st := r.Stats(); st != want || len(recs) != 269 {
 		t.Fatalf("stats %+v (%d records), want %+v", st, len(recs), want)
 	}
+}
+
+// sameValues reports whether a and b hold the same field values.
+func sameValues(a, b *cim.Process) bool {
+	for f := range a.Values {
+		if !bytes.Equal(a.Values[f], b.Values[f]) {
+			return false
+		}
+	}
+	return true
 }

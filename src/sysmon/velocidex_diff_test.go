@@ -188,8 +188,7 @@ func (x *vxReader) Next(p *cim.Process) error {
 		}
 		bracePrefix(x.ev, sProcessGUID)
 		bracePrefix(x.ev, sParentProcessGUID)
-		x.ev.finish()
-		Map(x.ev.get, p)
+		Map(x.ev, p)
 		p.Source, p.Record = x.source, int64(rec.Header.RecordID)
 		x.stats.ProcessCreations++
 		return nil
@@ -407,7 +406,7 @@ func TestVelocidexDifferential(t *testing.T) {
 				w.convert(rec)
 				m := slotsOf(w.ev)
 				if ts, ok := m["TimeCreated"]; ok {
-					ms, ok := parseTime(ts, false)
+					ms, ok := parseTime([]byte(ts), false)
 					if !ok {
 						t.Fatalf("record %d: time %q", rec.ID, ts)
 					}
@@ -463,7 +462,7 @@ func TestVelocidexDifferential(t *testing.T) {
 				t.Fatalf("%s, %d workers: %d records %d errors, velocidex %d %d", rel, workers, len(got), len(gerrs), len(want), len(werrs))
 			}
 			for i := range got {
-				if got[i] != want[i] {
+				if !sameValues(&got[i], &want[i]) || got[i].Time != want[i].Time || got[i].HasTime != want[i].HasTime || got[i].Record != want[i].Record || got[i].Source != want[i].Source {
 					t.Errorf("%s, %d workers: record %d differs:\n%s", rel, workers, want[i].Record, diff(want[i], got[i]))
 				}
 			}

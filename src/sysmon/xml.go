@@ -169,8 +169,7 @@ func (x *xmlReader) Next(p *cim.Process) error {
 			x.stats.Other++
 			continue
 		}
-		x.ev.finish()
-		Map(x.ev.get, p)
+		Map(x.ev, p)
 		p.Source, p.Record = x.source, x.start
 		x.stats.ProcessCreations++
 		return nil
@@ -439,7 +438,7 @@ func (st *xmlState) startTag(i int) (int, error) {
 			s = sProvider
 		case inSys && string(name) == "TimeCreated" && string(attr) == "SystemTime":
 			s = sTimeCreated
-		case inSys && string(name) == "Security" && string(attr) == "UserID":
+		case inSys && string(name) == "Security" && (string(attr) == "UserID" || string(attr) == "UserId"): // UserId: Sysmon for Linux
 			s = sUserID
 		case inData && string(attr) == "Name":
 			// The Data element's name is decoded into a scratch area at the end of buf, then dropped.

@@ -160,14 +160,24 @@ func lex(src string) ([]token, error) {
 				i += 2
 				break
 			}
+			// Unquoted words take the same escapes as quoted strings: "To search for a file path, such as
+			// D:\Digital\RTFM, you must escape the backslash characters in the path, for example
+			// D:\\Digital\\RTFM" (Search Manual, "Search command primer", File paths).
 			j := i
+			var b strings.Builder
 			for j < len(src) && !isDelim(src[j]) {
 				if src[j] == '!' && j+1 < len(src) && src[j+1] == '=' && j > i {
 					break
 				}
+				if src[j] == '\\' && j+1 < len(src) && (src[j+1] == '\\' || src[j+1] == '"') {
+					b.WriteByte(src[j+1])
+					j += 2
+					continue
+				}
+				b.WriteByte(src[j])
 				j++
 			}
-			toks = append(toks, token{tkWord, src[i:j], start})
+			toks = append(toks, token{tkWord, b.String(), start})
 			i = j
 		}
 	}

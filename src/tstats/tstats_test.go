@@ -189,6 +189,7 @@ func TestParseAccepts(t *testing.T) {
 		{head + ` where Processes.a IN (1,"2" , 3*)`, `Processes.a IN ("1", "2", "3*")`},
 		{head + ` WHERE Processes.a=by BY Processes.dest`, `Processes.a="by"`},
 		{head + ` where Processes.a=é`, `Processes.a="é"`},
+		{head + ` where Processes.a=*HKLM\\Security* Processes.b=a\b`, `(Processes.a="*HKLM\\Security*" AND Processes.b="a\\b")`},
 	}
 	for _, tt := range tests {
 		s, err := tstats.Parse(tt.in)

@@ -20,6 +20,7 @@ func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Re
 	ctx, cancel := context.WithTimeout(ctx, e.ackTimeout)
 	defer cancel()
 	left := acks
+	var lastErr error
 	body := make([]byte, 0, 16+12*len(acks))
 	for len(left) > 0 {
 		body = append(body[:0], `{"acks":[`...)
@@ -30,7 +31,12 @@ func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Re
 			body = strconv.AppendInt(body, p.ack, 10)
 		}
 		body = append(body, "]}"...)
-		if got, ok := e.queryAcks(ctx, body); ok {
+		got, err := e.queryAcks(ctx, body)
+		if err != nil {
+			if ctx.Err() == nil { // a poll cut by the deadline says nothing new
+				lastErr = err
+			}
+		} else {
 			keep := left[:0]
 			for _, p := range left {
 				if got[p.ack] {
@@ -49,6 +55,9 @@ func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Re
 		case <-ctx.Done():
 			t.Stop()
 			why := fmt.Errorf("hec: accepted, but no indexer acknowledgement within %v (%w)", e.ackTimeout, context.Cause(ctx))
+			if lastErr != nil {
+				why = fmt.Errorf("%w; last poll: %w", why, lastErr)
+			}
 			for _, p := range left {
 				deliver.Tally(res, p.from, p.to, deliver.Outcome{Kind: deliver.Uncertain, Err: why})
 			}
@@ -58,26 +67,33 @@ func (e *Exporter) awaitAcks(ctx context.Context, acks []pending, res *export.Re
 	}
 }
 
-// queryAcks makes one ack request; ok is false when it got no usable answer (the caller polls again).
-func (e *Exporter) queryAcks(ctx context.Context, body []byte) (map[int64]bool, bool) {
+// queryAcks makes one ack request; an error means no usable answer (the caller polls again and reports the
+// last one if the acknowledgements never come).
+func (e *Exporter) queryAcks(ctx context.Context, body []byte) (map[int64]bool, error) {
 	actx, cancel := context.WithTimeout(ctx, e.policy.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, e.ackURL+"?channel="+url.QueryEscape(e.channel), bytes.NewReader(body))
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("hec: ack request: %w", err)
 	}
 	req.Header.Set("Authorization", e.auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Splunk-Request-Channel", e.channel)
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("hec: ack request: %w", deliver.Scrub(err, e.auth[len("Splunk "):]))
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxReply))
-	if resp.StatusCode != http.StatusOK {
-		return nil, false
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return nil, fmt.Errorf("hec: ack response: HTTP %d, read: %w", resp.StatusCode, err)
 	}
-	got, err := parseAckResponse(b)
-	return got, err == nil
+	if resp.StatusCode != http.StatusOK {
+		r, perr := ParseResponse(b)
+		if perr != nil {
+			r.Text = http.StatusText(resp.StatusCode)
+		}
+		return nil, fmt.Errorf("hec: ack response: %w", &export.HTTPError{StatusCode: resp.StatusCode, Code: r.Code, Text: r.Text})
+	}
+	return parseAckResponse(b)
 }

@@ -135,6 +135,38 @@ func TestRedirectWithCustomClient(t *testing.T) {
 	}
 }
 
+// TestRedirectLocationInErrors: the Location is named with a password redacted, the token (echoed by a
+// hostile receiver) replaced and its length bounded; a 3xx without Location says so.
+func TestRedirectLocationInErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, loc string
+		want      []string
+	}{
+		{"hostile", "https://user:pw@evil.example/" + testToken + "/" + strings.Repeat("a", 300), []string{"user:xxxxx@evil.example/<token>/aaa", `aaa..."`}},
+		{"none", "", []string{"HTTP 302: redirect to (no Location) not followed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := newRecorder(t, false, func(w http.ResponseWriter, r *http.Request) {
+				if tc.loc != "" {
+					w.Header().Set("Location", tc.loc)
+				}
+				w.WriteHeader(http.StatusFound)
+			})
+			e, err := New(Config{URL: origin.srv.URL, AllowHTTP: true, Token: testToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Export(context.Background(), testevents.Make(1))
+			testevents.Check(t, 1, res, err, testToken, nil)
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "pw@") {
+					t.Fatalf("error %v lacks %q or shows the password", err, w)
+				}
+			}
+		})
+	}
+}
+
 // TestSuccessNeedsHECSuccessBody: after a 2xx only `{"text":"Success","code":0}` (code 0) counts as sent.
 // Anything else makes the batch uncertain (HEC may have indexed it, or a proxy may have answered without
 // passing it on), is not retried, and says what the body was.
@@ -162,6 +194,7 @@ func TestSuccessNeedsHECSuccessBody(t *testing.T) {
 			io.WriteString(w, body) // the connection closes 40 bytes early
 		}, wantErr: "cut short"},
 		{name: "ack on, no ackId", ack: true, answer: ok, wantErr: "without an ackId"},
+		{name: "oversized", answer: status(200, `{"text":"Success","code":0,"pad":"`+strings.Repeat("x", maxReply)+`"}`), wantErr: "reply over"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +255,27 @@ func TestRetryAfterBeyondDeadline(t *testing.T) {
 	}
 	if len(res.Failed) != 3 || !strings.Contains(err.Error(), "would pass the deadline") || !strings.Contains(err.Error(), "Server is busy") {
 		t.Fatalf("failed %d, err %v", len(res.Failed), err)
+	}
+}
+
+// TestAckPollFailureIsReported: when the acknowledgement polls fail, the uncertain events say why.
+func TestAckPollFailureIsReported(t *testing.T) {
+	events := testevents.Make(3)
+	f := newFakeHEC(t, func(n int, w http.ResponseWriter, r *http.Request, seqs []int) bool {
+		reply(w, 200, `{"text":"Success","code":0,"ackId":0}`)
+		return true
+	})
+	f.acks = func(w http.ResponseWriter, ids []int64) { reply(w, 400, `{"text":"ACK is disabled","code":14}`) }
+	cfg := f.config()
+	cfg.UseAck = true
+	cfg.AckInterval, cfg.AckTimeout = time.Millisecond, 50*time.Millisecond
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Export(context.Background(), events)
+	checkAccounting(t, len(events), res, err, f)
+	if len(res.Uncertain) != 3 || !strings.Contains(err.Error(), "last poll: hec: ack response: HTTP 400: ACK is disabled (code 14)") {
+		t.Fatalf("uncertain %d, err %v", len(res.Uncertain), err)
 	}
 }

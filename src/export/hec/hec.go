@@ -357,7 +357,7 @@ func (e *Exporter) sendBatch(ctx context.Context, what string, body []byte, from
 	o = e.policy.Do(ctx, what, func(actx context.Context) (deliver.Reply, error) {
 		req, err := http.NewRequestWithContext(actx, http.MethodPost, e.url, bytes.NewReader(body))
 		if err != nil {
-			return deliver.Reply{}, err
+			return deliver.Reply{}, fmt.Errorf("request: %w", err)
 		}
 		req.Header.Set("Authorization", e.auth)
 		req.Header.Set("Content-Type", "application/json")
@@ -386,7 +386,7 @@ func (e *Exporter) sendBatch(ctx context.Context, what string, body []byte, from
 func (e *Exporter) do(req *http.Request) (deliver.Reply, Response, error) {
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return deliver.Reply{}, Response{Code: -1, InvalidEventNumber: -1, AckID: -1}, scrub(err, e.auth)
+		return deliver.Reply{}, Response{Code: -1, InvalidEventNumber: -1, AckID: -1}, deliver.Scrub(err, e.auth[len("Splunk "):])
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxReply))
@@ -397,7 +397,7 @@ func (e *Exporter) do(req *http.Request) (deliver.Reply, Response, error) {
 	case deliver.Success:
 		rep.Err = e.checkSuccess(resp.StatusCode, body, rerr, r, perr)
 	case deliver.Redirect:
-		rep.Err = &export.RedirectError{StatusCode: resp.StatusCode, Location: location(resp.Header.Get("Location"), e.auth[len("Splunk "):])}
+		rep.Err = &export.RedirectError{StatusCode: resp.StatusCode, Location: deliver.Location(resp.Header.Get("Location"), e.auth[len("Splunk "):])}
 	default:
 		he := &export.HTTPError{StatusCode: resp.StatusCode, Code: r.Code, Text: r.Text}
 		if perr != nil {
@@ -428,30 +428,4 @@ func (e *Exporter) checkSuccess(status int, body []byte, readErr error, r Respon
 		return fmt.Errorf("HTTP %d without an ackId (is indexer acknowledgement enabled for the token?): %w", status, export.ErrUnconfirmed)
 	}
 	return nil
-}
-
-// location renders a redirect target for an error: a password redacted, the token (should a receiver echo
-// it) replaced, at most 200 bytes.
-func location(raw, token string) string {
-	if raw == "" {
-		return ""
-	}
-	s := raw
-	if u, err := url.Parse(raw); err == nil {
-		s = u.Redacted()
-	}
-	s = strings.ReplaceAll(s, token, "<token>")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
-}
-
-// scrub makes sure an error never carries the authorization value (net/http does not put headers in its
-// errors, but a custom transport might).
-func scrub(err error, auth string) error {
-	if err == nil || !strings.Contains(err.Error(), auth[len("Splunk "):]) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), auth[len("Splunk "):], "<token>"))
 }

@@ -599,8 +599,8 @@ func TestNew(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.URL() != tc.wantURL {
-				t.Fatalf("URL %q, want %q", e.URL(), tc.wantURL)
+			if e.URL() != tc.wantURL || e.PlainHTTP() != strings.HasPrefix(tc.wantURL, "http://") {
+				t.Fatalf("URL %q (plain http %v), want %q", e.URL(), e.PlainHTTP(), tc.wantURL)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package hec
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,9 @@ func FuzzParseResponse(f *testing.F) {
 		r, err := ParseResponse(body)
 		if err == nil && (r.Code < -1 || r.InvalidEventNumber < -1 || r.AckID < -1) {
 			t.Fatalf("ParseResponse(%q) = %+v: negative numbers must be refused", body, r)
+		}
+		if err == nil && !json.Valid(body) {
+			t.Fatalf("ParseResponse accepted %q, which is not one JSON value", body)
 		}
 		if _, err := parseAckResponse(body); err == nil && len(body) == 0 {
 			t.Fatal("empty ack response accepted")

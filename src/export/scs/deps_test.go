@@ -39,7 +39,7 @@ func TestProtocolPathDoesNotImportSDK(t *testing.T) {
 	for _, pkg := range []string{
 		"regasmdetect/src/scpv2",
 		"regasmdetect/src/engine",
-		"regasmdetect/src/cimcsv",
+		"regasmdetect/src/cim",
 		"regasmdetect/src/tstats",
 		"regasmdetect/src/escu",
 		"regasmdetect/src/command",

@@ -139,6 +139,9 @@ func TestSuccessNeedsSuccessBody(t *testing.T) {
 		{name: "other code", answer: func(w http.ResponseWriter) { reply(w, 200, `{"code":"INVALID_DATA"}`) }, wantErr: `"INVALID_DATA"`},
 		{name: "HEC's reply", answer: func(w http.ResponseWriter) { reply(w, 200, `{"text":"Success","code":0}`) }, wantErr: "not the ingest API's reply"},
 		{name: "details not an object", answer: func(w http.ResponseWriter) { reply(w, 200, `{"code":"SUCCESS","details":[1]}`) }, wantErr: "details"},
+		{name: "oversized", answer: func(w http.ResponseWriter) {
+			reply(w, 200, `{"code":"SUCCESS","message":"`+strings.Repeat("x", maxReply)+`"}`)
+		}, wantErr: "reply over"},
 		{name: "cut short", answer: func(w http.ResponseWriter) {
 			body := `{"code":"SUCCESS","message":"Success"}`
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)+40))

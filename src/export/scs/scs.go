@@ -27,7 +27,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -331,7 +330,7 @@ func (e *Exporter) Export(ctx context.Context, events []export.Event) (export.Re
 					if err == nil {
 						err = errors.New("no response")
 					}
-					return deliver.Reply{}, scrub(err, e.cfg.Token)
+					return deliver.Reply{}, deliver.Scrub(err, e.cfg.Token)
 				}
 				return deliver.Reply{Status: got.status, RetryAfter: got.retry, Err: replyErr(got, err, e.cfg.Token)}, nil
 			})
@@ -409,7 +408,7 @@ func replyErr(got seen, err error, token string) error {
 		body, readErr := got.body.result()
 		switch {
 		case readErr != nil:
-			return fmt.Errorf("HTTP %d, reply cut short after %d bytes (%v): %w", status, len(body), scrub(readErr, token), export.ErrUnconfirmed)
+			return fmt.Errorf("HTTP %d, reply cut short after %d bytes (%v): %w", status, len(body), deliver.Scrub(readErr, token), export.ErrUnconfirmed)
 		case len(body) >= maxReply:
 			return fmt.Errorf("HTTP %d, reply over %d bytes: %w", status, maxReply, export.ErrUnconfirmed)
 		}
@@ -420,11 +419,11 @@ func replyErr(got seen, err error, token string) error {
 		case !r.Success():
 			return fmt.Errorf("HTTP %d with code %q (%q), not %q: %w", status, r.Code, r.Message, SuccessCode, export.ErrUnconfirmed)
 		case err != nil: // the SDK could not read what ParseResponse accepted
-			return fmt.Errorf("HTTP %d, the SDK: %v: %w", status, scrub(err, token), export.ErrUnconfirmed)
+			return fmt.Errorf("HTTP %d, the SDK: %v: %w", status, deliver.Scrub(err, token), export.ErrUnconfirmed)
 		}
 		return nil
 	case deliver.Redirect:
-		return &export.RedirectError{StatusCode: status, Location: location(got.location, token)}
+		return &export.RedirectError{StatusCode: status, Location: deliver.Location(got.location, token)}
 	}
 	he := &export.HTTPError{StatusCode: status, Code: -1, Text: http.StatusText(status)}
 	var ue *util.HTTPError
@@ -440,28 +439,4 @@ func replyErr(got seen, err error, token string) error {
 	}
 	he.Text = strings.ReplaceAll(he.Text, token, "<token>")
 	return he
-}
-
-// location renders a redirect target for an error: a password redacted, the token (should a receiver echo
-// it) replaced, at most 200 bytes.
-func location(raw, token string) string {
-	if raw == "" {
-		return ""
-	}
-	s := raw
-	if u, err := url.Parse(raw); err == nil {
-		s = u.Redacted()
-	}
-	s = strings.ReplaceAll(s, token, "<token>")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
-}
-
-func scrub(err error, token string) error {
-	if err == nil || !strings.Contains(err.Error(), token) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), token, "<token>"))
 }

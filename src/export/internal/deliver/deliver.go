@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -291,4 +292,32 @@ func Span(prefix string, n, from, to int) string {
 		return fmt.Sprintf("%s: batch %d (event %d)", prefix, n, from)
 	}
 	return fmt.Sprintf("%s: batch %d (events %d-%d)", prefix, n, from, to-1)
+}
+
+// Scrub returns err, or when its text contains secret (net/http puts no header in its errors, but a custom
+// transport or a hostile reply might) an error with the same text where secret is replaced by "<token>".
+func Scrub(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "<token>"))
+}
+
+// Location renders a redirect target for an error: a password redacted, secret (should a receiver echo it)
+// replaced by "<token>", at most 200 bytes.
+func Location(raw, secret string) string {
+	if raw == "" {
+		return ""
+	}
+	s := raw
+	if u, err := url.Parse(raw); err == nil {
+		s = u.Redacted()
+	}
+	if secret != "" {
+		s = strings.ReplaceAll(s, secret, "<token>")
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }

@@ -153,3 +153,27 @@ func TestTally(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestScrubAndLocation(t *testing.T) {
+	const tok = "s3cr3t-t0ken"
+	if err := Scrub(errors.New("dial: refused"), tok); err.Error() != "dial: refused" {
+		t.Fatal(err)
+	}
+	if err := Scrub(errors.New("bad header Splunk "+tok), tok); err.Error() != "bad header Splunk <token>" {
+		t.Fatal(err)
+	}
+	if Scrub(nil, tok) != nil {
+		t.Fatal("nil error scrubbed into one")
+	}
+	for _, tc := range []struct{ raw, want string }{
+		{"", ""},
+		{"/login", "/login"},
+		{"https://u:pw@h:8088/" + tok + "?q=" + tok, "https://u:xxxxx@h:8088/<token>?q=<token>"},
+		{"http://h/" + strings.Repeat("a", 250), "http://h/" + strings.Repeat("a", 191) + "..."},
+		{"%zz not a URL " + tok, "%zz not a URL <token>"},
+	} {
+		if got := Location(tc.raw, tok); got != tc.want {
+			t.Errorf("Location(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}

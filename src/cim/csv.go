@@ -1,6 +1,6 @@
-// Package cimcsv binds Splunk CSV rows of CIM Endpoint.Processes records to a compiled detection and feeds them
-// to an aggregator. The search command reads its execute bodies through it, and the offline scanner reads
-// Splunk CSV exports through it, so both paths apply the same field rules.
+// CSV rows of Endpoint.Processes records: Bind maps a Splunk CSV header to a compiled detection's slots and a
+// Feeder adds the rows to an aggregator. The search command reads its execute bodies this way, and the offline
+// scanner reads Splunk CSV exports this way, so both paths apply the same field rules.
 //
 // Field rule (the contract): a record's field f is the column "Processes.f" when that column exists and is
 // non-empty, else the column "f". A non-empty "__mv_<column>" twin carries the values of a multivalue field
@@ -10,7 +10,8 @@
 // below. Only a binding made by [BindSearch] reads them, and only in rows whose PartialSearch column holds that
 // search's id: such a row is a partial when its PartialCount column is non-empty, else the map phase's counters.
 // Every other row is a raw record, whatever columns it has: a record cannot pose as a partial.
-package cimcsv
+
+package cim
 
 import (
 	"fmt"
@@ -39,9 +40,6 @@ const (
 // PartialColumns are the columns the map phase writes besides the by-fields and the annotation fields.
 var PartialColumns = []string{PartialCount, PartialFirstTime, PartialLastTime, PartialRecords, PartialMatched,
 	PartialNullDropped, PartialTruncated, PartialSearch}
-
-// Prefix is the data model object prefix that tstats puts before every Endpoint.Processes field.
-const Prefix = "Processes."
 
 const (
 	mvPrefix = "__mv_"
@@ -81,7 +79,7 @@ func RequiredFields(det *engine.Detection) []string {
 		}
 	}
 	for _, f := range det.Fields() {
-		add(Prefix + f)
+		add(DatasetPrefix + f)
 		add(f)
 	}
 	add(timeName)
@@ -152,7 +150,7 @@ func BindSearch(det *engine.Detection, header []string, search string) (*Binding
 		b.searchCol = at(PartialSearch)
 	}
 	for i, f := range fields {
-		b.prefixed[i] = col(Prefix + f)
+		b.prefixed[i] = col(DatasetPrefix + f)
 		b.plain[i] = col(f)
 	}
 	for _, f := range det.ByFields() {

@@ -1,4 +1,4 @@
-package cimcsv
+package cim
 
 import (
 	"bytes"

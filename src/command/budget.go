@@ -1,0 +1,199 @@
+package command
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"regasmdetect/src/engine"
+)
+
+// DefaultMaxMemMB is the reduce phase's default memory budget in MB: limits.conf's max_mem_usage_mb default,
+// which bounds Splunk's own stats the same way ("Memory and stats search performance", Splunk Search Manual:
+// "The stats command processor spills data from RAM to disk when the amount of RAM that the batch is estimated
+// to use exceeds max_mem_usage_mb. [...] Its default setting is 200 MB").
+const DefaultMaxMemMB = 200
+
+// budgetUnit is the unit of max_mem_usage_mb: 1 MB as Splunk counts it (2^20 bytes). Tests make it smaller.
+var budgetUnit int64 = 1 << 20
+
+// maxMaxMemMB bounds the option: 1 TiB.
+const maxMaxMemMB = 1 << 20
+
+// spill holds the sorted runs the reduce phase wrote to disk when its groups outgrew the budget. It is shared
+// by the session and the parallel reader's workers.
+type spill struct {
+	base string // the folder to make the spill folder in: the search's dispatch folder, else the temp folder
+
+	mu   sync.Mutex
+	dir  string   // made on the first spill
+	runs []string // run files, in the order written
+	n    int64    // groups written
+	made int      // run files made, for their names
+}
+
+// spillBase returns the folder spill files go under: the search's dispatch folder when it exists (splunkd
+// removes it with the search's artifacts), else the system's temp folder.
+func spillBase(dispatchDir string) string {
+	if dispatchDir != "" {
+		if st, err := os.Stat(dispatchDir); err == nil && st.IsDir() {
+			return dispatchDir
+		}
+	}
+	return os.TempDir()
+}
+
+// write writes agg's groups as one sorted run and drops them from memory.
+func (sp *spill) write(agg *engine.Aggregator) error {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dir == "" {
+		dir, err := os.MkdirTemp(sp.base, "regasmdetect-spill-")
+		if err != nil {
+			return fmt.Errorf("memory budget: cannot make a spill folder: %w", err)
+		}
+		sp.dir = dir
+	}
+	sp.made++
+	path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("memory budget: %w", err)
+	}
+	sp.runs = append(sp.runs, path)
+	sp.n += int64(agg.Groups())
+	if err := agg.WriteRun(f); err != nil {
+		f.Close()
+		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
+	}
+	return nil
+}
+
+// spilled reports whether any run was written.
+func (sp *spill) spilled() bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return len(sp.runs) > 0
+}
+
+// maxOpenRuns is how many runs are merged at once; beyond it, runs are first compacted in batches so that the
+// number of open files stays bounded.
+const maxOpenRuns = 64
+
+// compact merges runs in batches of maxOpenRuns until at most maxOpenRuns are left.
+func (sp *spill) compact(agg *engine.Aggregator) error {
+	for len(sp.runs) > maxOpenRuns {
+		batch := sp.runs[:maxOpenRuns]
+		files, err := openAll(batch)
+		if err != nil {
+			return err
+		}
+		rs := make([]io.Reader, len(files))
+		for i, f := range files {
+			rs[i] = f
+		}
+		path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made+1))
+		sp.made++
+		out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			err = agg.CompactRuns(rs, out)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+		}
+		for _, f := range files {
+			f.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("memory budget: %w", err)
+		}
+		for _, p := range batch {
+			os.Remove(p)
+		}
+		sp.runs = append(sp.runs[maxOpenRuns:], path)
+	}
+	return nil
+}
+
+func openAll(paths []string) ([]*os.File, error) {
+	var files []*os.File
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			for _, g := range files {
+				g.Close()
+			}
+			return nil, fmt.Errorf("memory budget: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// open opens every run for reading, compacting them first when there are many. The caller closes them.
+func (sp *spill) open(agg *engine.Aggregator) ([]*os.File, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if err := sp.compact(agg); err != nil {
+		return nil, err
+	}
+	return openAll(sp.runs)
+}
+
+// create makes a temporary file in the spill folder (for a result too large to hold in memory).
+func (sp *spill) create() (*os.File, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	f, err := os.CreateTemp(sp.dir, "result-")
+	if err != nil {
+		return nil, fmt.Errorf("memory budget: %w", err)
+	}
+	return f, nil
+}
+
+// cleanup removes the spill folder and everything in it.
+func (sp *spill) cleanup() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dir != "" {
+		os.RemoveAll(sp.dir)
+		sp.dir, sp.runs = "", nil
+	}
+}
+
+// budget is how the reduce phase's memory limit is shared: the session's aggregator gets half, and the
+// parallel reader's workers share the other half.
+func (s *session) sessionLimit() int64 { return s.limit / 2 }
+
+func (s *session) workerLimit(workers int) int64 { return s.limit / 2 / int64(workers) }
+
+// checkBudget spills agg when it holds more than limit bytes (reduce phase only).
+func (s *session) checkBudget(agg *engine.Aggregator, limit int64) error {
+	if s.spill == nil || agg.Mem() <= limit {
+		return nil
+	}
+	return s.spill.write(agg)
+}
+
+// openRuns returns readers of every spilled run and a function that closes them.
+func (s *session) openRuns() ([]io.Reader, func(), error) {
+	files, err := s.spill.open(s.agg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs := make([]io.Reader, len(files))
+	for i, f := range files {
+		rs[i] = f
+	}
+	return rs, func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}, nil
+}
