@@ -98,8 +98,8 @@ var searchbnfKeys = regexp.MustCompile(`^(syntax|simplesyntax|alias|description|
 var esActionKeys = regexp.MustCompile(`^action\.(` +
 	`escu(\.(enabled|mappings|data_models|eli5|how_to_implement|known_false_positives|creation_date|modification_date|confidence|full_search_name|search_type|product|providing_technologies|analytic_story))?` +
 	`|risk(\.param\.(_risk_message|_risk|_risk_score|verbose))?` +
-	`|correlationsearch\.(enabled|label|annotations)` +
-	`|notable(\.param\.(nes_fields|rule_description|rule_title|security_domain|severity|drilldown_name|drilldown_search|next_steps|recommended_actions))?` +
+	`|correlationsearch\.(enabled|label|annotations|detection_type|metadata)` +
+	`|notable(\.param\.(nes_fields|rule_description|rule_title|security_domain|severity|drilldown_name|drilldown_search|drilldown_searches|_entities|next_steps|recommended_actions))?` +
 	`)$`)
 
 // specTemplates returns, per stanza template of a spec file, the compiled key templates.
@@ -256,6 +256,9 @@ func TestMacrosUsedAreDefined(t *testing.T) {
 	}
 }
 
+// nullStage ends every shipped search: the risk object fields' fillnull placeholder back to null.
+const nullStage = ` | eval dest=if(dest=="null", null(), dest), user=if(user=="null", null(), user)`
+
 const seedSearch = "| tstats `security_content_summariesonly` count min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes where Processes.parent_process_name=regasm.exe by Processes.dest Processes.user Processes.parent_process Processes.process_name Processes.process Processes.process_id Processes.parent_process_id | `drop_dm_object_name(Processes)` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)` | `detect_regasm_spawning_a_process_filter`"
 
 func TestSearchesExpandAsSplunkWould(t *testing.T) {
@@ -265,19 +268,19 @@ func TestSearchesExpandAsSplunkWould(t *testing.T) {
 	tests := []struct{ stanza, search, expanded string }{
 		{
 			"ESCU - Detect Regasm Spawning a Process - Rule",
-			seedSearch,
+			seedSearch + nullStage,
 			"| tstats summariesonly=false allow_old_summaries=true fillnull_value=null count min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes where Processes.parent_process_name=regasm.exe by Processes.dest Processes.user Processes.parent_process Processes.process_name Processes.process Processes.process_id Processes.parent_process_id" +
-				` | rename "Processes.*" as * | ` + ctime("firstTime") + " | " + ctime("lastTime") + " | search *",
+				` | rename "Processes.*" as * | ` + ctime("firstTime") + " | " + ctime("lastTime") + " | search *" + nullStage,
 		},
 		{
 			"regasmdetect - Detect Regasm Spawning a Process - Rule",
-			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regasm_spawning_a_process annotate=true `security_content_summariesonly` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)` | `detect_regasm_spawning_a_process_filter`",
-			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regasm_spawning_a_process annotate=true summariesonly=false allow_old_summaries=true fillnull_value=null | " + ctime("firstTime") + " | " + ctime("lastTime") + " | search *",
+			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regasm_spawning_a_process annotate=true `security_content_summariesonly` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)` | `detect_regasm_spawning_a_process_filter`" + nullStage,
+			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regasm_spawning_a_process annotate=true summariesonly=false allow_old_summaries=true fillnull_value=null | " + ctime("firstTime") + " | " + ctime("lastTime") + " | search *" + nullStage,
 		},
 		{
 			"regasmdetect - Detect Regsvcs Spawning a Process - Rule",
-			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regsvcs_spawning_a_process annotate=true `security_content_summariesonly` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)` | `detect_regsvcs_spawning_a_process_filter`",
-			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regsvcs_spawning_a_process annotate=true summariesonly=false allow_old_summaries=true fillnull_value=null | " + ctime("firstTime") + " | " + ctime("lastTime") + " | search *",
+			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regsvcs_spawning_a_process annotate=true `security_content_summariesonly` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)` | `detect_regsvcs_spawning_a_process_filter`" + nullStage,
+			"| datamodel Endpoint Processes search | regasmdetect detection=detect_regsvcs_spawning_a_process annotate=true summariesonly=false allow_old_summaries=true fillnull_value=null | " + ctime("firstTime") + " | " + ctime("lastTime") + " | search *" + nullStage,
 		},
 	}
 	for _, tt := range tests {
@@ -297,21 +300,31 @@ func TestSearchesExpandAsSplunkWould(t *testing.T) {
 			t.Errorf("[%s] expands to\n%q\nwant\n%q", tt.stanza, got, tt.expanded)
 		}
 	}
-	// Every ESCU stanza carries its embedded detection's search verbatim.
+	// Every ESCU stanza carries its embedded detection's search verbatim, then the null stage.
 	for _, d := range escu.Embedded() {
 		st := searches.Stanza("ESCU - " + d.Name + " - Rule")
 		if st == nil {
 			t.Errorf("no ESCU stanza for %s", d.Stem())
 			continue
 		}
-		if s, _ := st.Get("search"); s != d.Search {
-			t.Errorf("%s: search differs from the embedded detection", d.Stem())
+		if s, _ := st.Get("search"); s != d.Search+nullStage {
+			t.Errorf("%s: search differs from the embedded detection and the null stage", d.Stem())
 		}
 	}
 }
 
+// v10Keys are the keys current ESCU renders for Enterprise Security that its 2022 build did not have
+// (escu-v10-rendered-from-template.conf), with the key each follows there.
+var v10Keys = map[string]string{
+	"action.correlationsearch.detection_type": "action.correlationsearch.enabled",
+	"action.correlationsearch.metadata":       "action.correlationsearch.annotations",
+	"action.notable.param._entities":          "action.notable",
+	"action.notable.param.drilldown_searches": "search",
+}
+
 // TestEscuStanzaMatchesESCUBuild compares the generated ESCU correlation search with the stanza of ESCU's
-// own build of 2022-06-29, key by key and in order.
+// own build of 2022-06-29, key by key and in order, once the keys current ESCU added are set aside (they are
+// checked against the v10 rendering below) and the search's null stage is taken off.
 func TestEscuStanzaMatchesESCUBuild(t *testing.T) {
 	ref, err := splunkconf.ParseFile(shared.Path(t, "data/escu/savedsearches/escu-2022-06-29.conf"))
 	if err != nil {
@@ -319,9 +332,44 @@ func TestEscuStanzaMatchesESCUBuild(t *testing.T) {
 	}
 	const name = "ESCU - Detect Regasm Spawning a Process - Rule"
 	want := ref.Stanza(name)
-	got := conf(t, "default/savedsearches.conf").Stanza(name)
-	if want == nil || got == nil {
-		t.Fatalf("stanza missing: ref %v, ours %v", want != nil, got != nil)
+	full := conf(t, "default/savedsearches.conf").Stanza(name)
+	if want == nil || full == nil {
+		t.Fatalf("stanza missing: ref %v, ours %v", want != nil, full != nil)
+	}
+	got := &splunkconf.Stanza{Name: full.Name}
+	for i, kv := range full.Settings {
+		if after, ok := v10Keys[kv.Key]; ok {
+			if i == 0 || full.Settings[i-1].Key != after {
+				t.Errorf("%s is not right after %s, as current ESCU places it", kv.Key, after)
+			}
+			continue
+		}
+		if kv.Key == "search" {
+			kv.Value = strings.TrimSuffix(kv.Value, nullStage)
+		}
+		got.Settings = append(got.Settings, kv)
+	}
+	v10, err := splunkconf.ParseFile(shared.Path(t, "data/escu/savedsearches/escu-v10-rendered-from-template.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := v10.Stanza(name)
+	for key := range v10Keys {
+		w, _ := cur.Get(key)
+		g, _ := full.Get(key)
+		switch key {
+		case "action.correlationsearch.metadata":
+			// Our detection is version 1 of 2021-02-12; v10's is of 2025-02-10.
+			w = strings.NewReplacer(`"10"`, `"1"`, "1739145600.0", "1613088000.0").Replace(w)
+		case "action.notable.param.drilldown_searches":
+			// v10's search is v10's; ours is the seed search with the null stage.
+			v10Search, _ := cur.Get("search")
+			ourSearch, _ := full.Get("search")
+			w = strings.ReplaceAll(w, jsonString(v10Search), jsonString(ourSearch))
+		}
+		if g != w {
+			t.Errorf("%s =\n%s\ncurrent ESCU renders\n%s", key, g, w)
+		}
 	}
 	if len(got.Settings) != len(want.Settings) {
 		t.Errorf("%d settings, ESCU has %d", len(got.Settings), len(want.Settings))
@@ -332,6 +380,12 @@ func TestEscuStanzaMatchesESCUBuild(t *testing.T) {
 			t.Errorf("setting %d: %s = %q\nESCU:      %s = %q", i, g.Key, clip(g.Value), w.Key, clip(w.Value))
 		}
 	}
+}
+
+// jsonString is s as a JSON string body, without quotes (contentctl writes & as \u0026).
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.ReplaceAll(strings.Trim(string(b), `"`), `\u0026`, "&")
 }
 
 func clip(s string) string {
@@ -360,6 +414,16 @@ func TestTwinsShareTheCorrelationKeys(t *testing.T) {
 			case "action.correlationsearch.label":
 				if kv.Value != twin.Name {
 					t.Errorf("%s twin label = %q", d.Stem(), kv.Value)
+				}
+			case "action.correlationsearch.metadata":
+				// Its own detection id, so that ES never takes it for a version of ESCU's search.
+				if kv.Value == ev || !strings.Contains(kv.Value, `"detection_version": "1"`) {
+					t.Errorf("%s twin metadata = %q, ESCU's %q", d.Stem(), kv.Value, ev)
+				}
+			case "action.notable.param.drilldown_searches":
+				twinSearch, _ := twin.Get("search")
+				if !strings.Contains(kv.Value, jsonString(twinSearch)+" | search  user") {
+					t.Errorf("%s twin drilldown does not run the twin's search: %s", d.Stem(), clip(kv.Value))
 				}
 			default:
 				if !ok || ev != kv.Value {

@@ -564,17 +564,7 @@ func fakeExecutable(t *testing.T, kind string) []byte {
 // TestAppBuild builds the app's build of the command for this machine, as the packaging tool does for every
 // platform, and checks that it is lean (build info and symbols) and runs a search.
 func TestAppBuild(t *testing.T) {
-	exe := filepath.Join(t.TempDir(), "regasmdetect")
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	cmd := command(t, goTool(t), "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid= -X main.version=0.0.0-test",
-		"-o", exe, "./src/cmd/regasmdetect-splunk")
-	cmd.Dir = root(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := leanBuild(t)
 	data, err := os.ReadFile(exe)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,12 @@ package apptest
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,4 +35,46 @@ func command(t *testing.T, name string, args ...string) *exec.Cmd {
 		}
 	})
 	return cmd
+}
+
+// The app's build of the command for this machine, built once for the tests that run it.
+var lean struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// leanBuild returns the path of the app's build of the command for this machine, built as the packaging tool
+// builds it (with version 0.0.0-test).
+func leanBuild(t *testing.T) string {
+	t.Helper()
+	lean.once.Do(func() {
+		lean.dir, lean.err = os.MkdirTemp("", "regasmdetect-apptest-")
+		if lean.err != nil {
+			return
+		}
+		lean.path = filepath.Join(lean.dir, "regasmdetect")
+		if runtime.GOOS == "windows" {
+			lean.path += ".exe"
+		}
+		cmd := command(t, goTool(t), "build", "-trimpath", "-buildvcs=false",
+			"-ldflags", "-s -w -buildid= -X main.version=0.0.0-test", "-o", lean.path, "./src/cmd/regasmdetect-splunk")
+		cmd.Dir = root(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			lean.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if lean.err != nil {
+		t.Fatal(lean.err)
+	}
+	return lean.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if lean.dir != "" {
+		os.RemoveAll(lean.dir)
+	}
+	os.Exit(code)
 }

@@ -2,6 +2,8 @@ package command
 
 import (
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,50 @@ func TestBudgetOption(t *testing.T) {
 	o, err = ParseOptions([]string{"max_mem_usage_mb=64"})
 	if err != nil || o.MaxMemMB != 64 {
 		t.Errorf("max_mem_usage_mb=64 gives %d (%v)", o.MaxMemMB, err)
+	}
+}
+
+// TestMapCombiner: the map phase answers with partials only at the end, or earlier when they outgrow half the
+// budget; either way every record is counted once.
+func TestMapCombiner(t *testing.T) {
+	saved := budgetUnit
+	defer func() { budgetUnit = saved }()
+	tab := tricky(9, 3000)
+	bodies := [][]byte{tab.EncodeCSV(tab.Rows[:1000]), tab.EncodeCSV(tab.Rows[1000:2000]), tab.EncodeCSV(tab.Rows[2000:])}
+	for _, unit := range []int64{1 << 20, 1 << 10} {
+		budgetUnit = unit
+		out, code := runWith(t, streamOf([]string{"phase=map", "sid=s1", "max_mem_usage_mb=1"}, bodies...), false)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		replies, err := splunkd.ParseReplies([]byte(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonEmpty, records := 0, 0
+		for _, rep := range replies[1:] {
+			if len(rep.Body) == 0 {
+				continue
+			}
+			nonEmpty++
+			part, err := splunkd.DecodeCSV(rep.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			col := slices.Index(part.Fields, "regasmdetect_records")
+			for _, r := range part.Rows {
+				if len(r[col]) == 1 {
+					n, _ := strconv.Atoi(r[col][0])
+					records += n
+				}
+			}
+		}
+		wantNonEmpty := 1
+		if unit < 1<<20 {
+			wantNonEmpty = 3
+		}
+		if nonEmpty != wantNonEmpty || records != 3000 {
+			t.Errorf("budget unit %d: %d replies with partials (want %d), %d records counted (want 3000)", unit, nonEmpty, wantNonEmpty, records)
+		}
 	}
 }

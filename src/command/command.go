@@ -160,9 +160,9 @@ func (s *session) getinfo(meta []byte) error {
 	s.feed = cim.NewFeeder(det, s.agg)
 
 	reply := &scpv2.Reply{Type: "streaming"}
+	s.limit = int64(opts.MaxMemMB) * budgetUnit
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
-		s.limit = int64(opts.MaxMemMB) * budgetUnit
 		if !det.Generic() { // a built-in detection's groups (values, dc, time buckets) are not spilled yet
 			s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
 		}
@@ -192,11 +192,17 @@ func (s *session) execute(meta []byte) (finished bool, err error) {
 		return false, err
 	}
 	if s.opts.Phase == Map {
-		body, err := s.partials()
-		if err != nil {
-			return false, err
+		// A combiner: partials are kept across requests and sent with the reply to the final one, or earlier
+		// when they outgrow half the budget, so that what reaches the search head grows with the groups on
+		// this indexer, not with its records or chunks.
+		var body []byte
+		if req.Finished || s.agg.Mem() > s.sessionLimit() {
+			var err error
+			if body, err = s.partials(); err != nil {
+				return false, err
+			}
+			s.agg.Reset()
 		}
-		s.agg.Reset()
 		return req.Finished, s.reply(&scpv2.Reply{Finished: &req.Finished}, body)
 	}
 	if !req.Finished {

@@ -2,7 +2,6 @@ package command
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -112,7 +111,7 @@ func TestParallelErrors(t *testing.T) {
 		if serial != par {
 			t.Errorf("bad row %q:\nparallel %q\nserial   %q", bad, par[strings.LastIndex(par, "chunked"):], serial[strings.LastIndex(serial, "chunked"):])
 		}
-		if !strings.Contains(serial, fmt.Sprintf("chunk 3: body")) {
+		if !strings.Contains(serial, "chunk 3: body") {
 			t.Errorf("error does not name chunk 3: %q", serial)
 		}
 	}

@@ -178,12 +178,12 @@ func TestScanExportHardening(t *testing.T) {
 		{"200 with an empty body", func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 		}, nil, []string{"0 of 4 events delivered, 0 failed, 4 uncertain", "empty body"}},
-		{"503 asking to retry after 300 s, with a 2 s export deadline", func(w http.ResponseWriter, r *http.Request) {
+		{"503 asking to retry after 300 s, with a 10 s export deadline", func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			w.Header().Set("Retry-After", "300")
 			w.WriteHeader(503)
 			io.WriteString(w, `{"text":"Server is busy","code":9}`)
-		}, []string{"--export-timeout", "2s"}, []string{"0 of 4 events delivered, 4 failed", "would pass the deadline"}},
+		}, []string{"--export-timeout", "10s"}, []string{"0 of 4 events delivered, 4 failed", "would pass the deadline"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,7 +117,7 @@ func TestCompileSearchErrors(t *testing.T) {
 		{"| tstats count as Processes.x" + from + " by Processes.x", `two output columns named "Processes.x"`},
 		{"| tstats `m` count" + from, "macro `m` is not expanded"},
 		{"| tstats count" + from + " | `drop_dm_object_name(Processes)`", "is not expanded"},
-		{"| tstats count" + from + " | stats count", `unsupported command "stats"`},
+		{"| tstats count" + from + " | transaction x", `unsupported command "transaction"`},
 		{"| tstats count" + from + " | where", "where without an expression"},
 		{"| tstats count" + from + " by _time Processes.dest", "without span="},
 	}

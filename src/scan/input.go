@@ -181,9 +181,6 @@ func (s *scanner) scanInput(in *sysmon.Input) {
 	switch in.Format {
 	case sysmon.CSV:
 		s.readCSV(in.Text, in.Name)
-	case sysmon.EVTX:
-		defer guardHeap(in.Name, s.stderr)()
-		s.readEvents(in.Events, in.Name)
 	default:
 		s.readEvents(in.Events, in.Name)
 	}

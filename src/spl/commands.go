@@ -32,7 +32,7 @@ func (p *cmdParser) isWord(t token, w string) bool {
 }
 
 // supported lists the commands in the order docs/escu.md describes them.
-var supported = "rename, convert, search, where, regex, rex, eval, table, fields, dedup, lookup"
+var supported = "rename, convert, search, where, regex, rex, eval, table, fields, dedup, lookup, stats, eventstats"
 
 func parseCommand(src string, sg segment, lk LookupSource) (Command, error) {
 	i := sg.start
@@ -80,6 +80,10 @@ func parseCommand(src string, sg segment, lk LookupSource) (Command, error) {
 		return p.rex()
 	case "lookup":
 		return p.lookup()
+	case "stats":
+		return p.stats(false)
+	case "eventstats":
+		return p.stats(true)
 	}
 	return nil, newError(src, "", i, "unsupported command %q after tstats (supported: %s)", src[i:j], supported)
 }
@@ -113,10 +117,11 @@ func (p *cmdParser) fieldList(allowWildcard bool) ([]string, error) {
 
 // --- rename -------------------------------------------------------------------------------------------
 
-// renameCmd is "rename a AS b, c* AS d*, ...". Search Reference, rename: "Use the rename command to rename
-// one or more fields"; wildcards: "rename *ip AS IPaddress_*" renames every matching field, the text matched by
-// '*' carried over; renaming to an existing field name replaces that field ("If a field with the new name
-// already exists, ... replaced" is our reading of "rename ... AS <new name>" overwriting; see docs/escu.md).
+// renameCmd is "rename a AS b, c* AS d*, ...". Search Reference, rename: "Use wildcards to rename multiple
+// fields with similar names ... rename EU* AS EMEA*", the text matched by '*' carried over; "Both the original
+// and renamed fields must include the same number of wildcards, otherwise a wildcard mismatch error is
+// returned"; "You can't rename one field with multiple names". Renaming onto an existing field replaces it
+// (our reading; docs/escu.md).
 type renameCmd struct{ pairs [][2]string }
 
 func (*renameCmd) Name() string { return "rename" }
@@ -143,6 +148,11 @@ func (p *cmdParser) rename() (Command, error) {
 		}
 		if strings.Count(t.text, "*") != strings.Count(to.text, "*") {
 			return nil, p.errAt(to, "wildcards of %q and %q do not pair up", t.text, to.text)
+		}
+		for _, pr := range c.pairs {
+			if pr[0] == t.text {
+				return nil, p.errAt(t, "field %q renamed twice (one field cannot take several names)", t.text)
+			}
 		}
 		c.pairs = append(c.pairs, [2]string{t.text, to.text})
 	}

@@ -39,6 +39,10 @@ type value struct {
 
 var null = value{}
 
+// maxValues bounds the values an expression may produce (a product of multivalues), so that no search can
+// exhaust memory.
+const maxValues = 1 << 16
+
 func boolV(b bool) value   { return value{k: vBool, b: b} }
 func numV(n float64) value { return value{k: vNum, n: n} }
 func strV(s string) value  { return value{k: vStr, s: s} }
@@ -319,9 +323,13 @@ func (e arithExpr) eval(r Row) (value, error) {
 		if a.k != vMV && b.k != vMV {
 			return strV(a.str() + b.str()), nil
 		}
+		as, bs := a.strs(), b.strs()
+		if len(as)*len(bs) > maxValues {
+			return null, fmt.Errorf("concatenating multivalues of %d and %d values: more than %d values", len(as), len(bs), maxValues)
+		}
 		var out []string
-		for _, x := range a.strs() {
-			for _, y := range b.strs() {
+		for _, x := range as {
+			for _, y := range bs {
 				out = append(out, x+y)
 			}
 		}

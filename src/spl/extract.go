@@ -189,7 +189,7 @@ type lookupCmd struct {
 	outNew  bool
 	inCol   []int
 	outCol  []int
-	pats    [][]*regexp.Regexp // per lookup row, per input: a compiled wildcard, nil when exact
+	pats    [][]*globPattern // per lookup row, per input: a wildcard, nil when exact
 }
 
 type fieldPair struct{ col, field string }
@@ -290,28 +290,17 @@ func (p *cmdParser) lookup() (Command, error) {
 	for _, o := range c.outputs {
 		c.outCol = append(c.outCol, cols[o.col])
 	}
-	c.pats = make([][]*regexp.Regexp, len(tbl.Rows))
+	c.pats = make([][]*globPattern, len(tbl.Rows))
 	for ri, row := range tbl.Rows {
-		c.pats[ri] = make([]*regexp.Regexp, len(c.inputs))
+		c.pats[ri] = make([]*globPattern, len(c.inputs))
 		for ii, in := range c.inputs {
 			if tbl.Wildcard[in.col] && strings.Contains(row[c.inCol[ii]], "*") {
-				c.pats[ri][ii] = lookupWildcard(row[c.inCol[ii]], tbl.CaseSensitive)
+				g := wildcardFold(row[c.inCol[ii]], !tbl.CaseSensitive)
+				c.pats[ri][ii] = &g
 			}
 		}
 	}
 	return c, nil
-}
-
-func lookupWildcard(v string, caseSensitive bool) *regexp.Regexp {
-	parts := strings.Split(v, "*")
-	for i := range parts {
-		parts[i] = regexp.QuoteMeta(parts[i])
-	}
-	flags := "(?s)"
-	if !caseSensitive {
-		flags = "(?is)"
-	}
-	return regexp.MustCompile(flags + "^" + strings.Join(parts, ".*") + "$")
 }
 
 func (c *lookupCmd) cellMatches(ri, ii int, v string) bool {

@@ -65,6 +65,9 @@ var functions = map[string]funcSpec{
 		var parts []string
 		for _, v := range a[0].strs() {
 			parts = append(parts, strings.Split(v, d)...)
+			if len(parts) > maxValues {
+				return null, fmt.Errorf("more than %d values", maxValues)
+			}
 		}
 		return fieldV(parts), nil
 	}},

@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 		`| lookup update=true exact name OUTPUTNEW path`,
 		`| table a, b* | fields - c | dedup a b`,
 		`| where case(a=1, true, b=2, false)`,
+		`| stats count sum(a) as s values(p) dc(p) min(a) max(a) by process, p | eventstats count(p) as c by s`,
 	} {
 		f.Add(s)
 	}

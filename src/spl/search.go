@@ -1,9 +1,10 @@
 package spl
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // searchCmd is "search <expression>" over the results: Search Reference, search. Terms are field=value,
@@ -39,7 +40,7 @@ type fOr struct{ xs []filter }
 type fCmp struct {
 	field string
 	op    string // "=", "!=", "in", "<", "<=", ">", ">="
-	pats  []*regexp.Regexp
+	pats  []globPattern
 	value string
 }
 
@@ -121,13 +122,7 @@ func compareMixed(a, b string) int {
 }
 
 // wildcard compiles a search value: whole value, case-insensitive, '*' any run of characters.
-func wildcard(v string) *regexp.Regexp {
-	parts := strings.Split(v, "*")
-	for i := range parts {
-		parts[i] = regexp.QuoteMeta(parts[i])
-	}
-	return regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
-}
+func wildcard(v string) globPattern { return wildcardFold(v, true) }
 
 const maxFilterDepth = 100
 
@@ -264,7 +259,7 @@ func (p *filterParser) primary() (filter, error) {
 		if v.kind != tkWord {
 			return nil, p.errAt(v, "missing value after %q", t.text+op.text)
 		}
-		c := &fCmp{field: t.text, op: op.text, pats: []*regexp.Regexp{wildcard(v.text)}, value: v.text}
+		c := &fCmp{field: t.text, op: op.text, pats: []globPattern{wildcard(v.text)}, value: v.text}
 		return c, nil
 	case op.kind == tkCmp:
 		p.next()
@@ -274,7 +269,7 @@ func (p *filterParser) primary() (filter, error) {
 		}
 		o := op.text
 		if o == "==" {
-			return &fCmp{field: t.text, op: "=", pats: []*regexp.Regexp{wildcard(v.text)}, value: v.text}, nil
+			return &fCmp{field: t.text, op: "=", pats: []globPattern{wildcard(v.text)}, value: v.text}, nil
 		}
 		return &fCmp{field: t.text, op: o, value: v.text}, nil
 	case op.kind == tkWord && !op.quoted && op.text == "IN":
@@ -303,4 +298,66 @@ func (p *filterParser) primary() (filter, error) {
 		return fTrue{}, nil
 	}
 	return nil, p.errAt(t, "unsupported search term %q: results after tstats have no raw text to search; want field=value", t.text)
+}
+
+// globPattern is a '*' pattern matched whole-value, case-insensitively (simple Unicode folding) or not. It
+// works on bytes and runes without regular expressions, so any input, even invalid UTF-8, is a pattern (an
+// invalid byte matches only itself).
+type globPattern struct {
+	pat  string
+	fold bool
+}
+
+func (g globPattern) MatchString(v string) bool { return globMatch(g.pat, v, g.fold) }
+
+func wildcardFold(v string, fold bool) globPattern { return globPattern{pat: v, fold: fold} }
+
+// globMatch is the classic backtracking match of '*' (any run of characters) against s.
+func globMatch(p, s string, fold bool) bool {
+	pi, si := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(p) && p[pi] == '*' {
+			starP, starS = pi, si
+			pi++
+			continue
+		}
+		if pi < len(p) {
+			pr, pn := utf8.DecodeRuneInString(p[pi:])
+			sr, sn := utf8.DecodeRuneInString(s[si:])
+			same := false
+			switch {
+			case pr == utf8.RuneError && pn <= 1 || sr == utf8.RuneError && sn <= 1:
+				same = pn == sn && p[pi] == s[si]
+			case fold:
+				same = pr == sr || unicode.SimpleFold(pr) == sr || foldEq(pr, sr)
+			default:
+				same = pr == sr
+			}
+			if same {
+				pi += pn
+				si += sn
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(s[starS:])
+		starS += n
+		pi, si = starP+1, starS
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+func foldEq(a, b rune) bool {
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
 }

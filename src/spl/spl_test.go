@@ -2,6 +2,7 @@ package spl
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -175,12 +176,13 @@ func TestCtimeZone(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ pipe, msg string }{
 		{`rename a as b`, `must start with "|"`},
-		{`| stats count`, `unsupported command "stats"`},
+		{`| transaction dest`, `unsupported command "transaction"`},
 		{`| join x [search y]`, `subsearches are not supported`},
 		{"| `macro`", `unexpanded macro`},
 		{`| search "x`, `unterminated quoted string`},
 		{`| rename a b`, `want "AS"`},
 		{`| rename a* as b`, `do not pair up`},
+		{`| rename a as b, a as c`, `renamed twice`},
 		{`| convert ctime(a`, `missing ")"`},
 		{`| convert timeformat="%Q" ctime(a)`, `unsupported time format variable`},
 		{`| convert dur2sec(a)`, `only ctime`},
@@ -228,5 +230,80 @@ func TestDepth(t *testing.T) {
 	deep = "| search " + strings.Repeat("NOT ", 5000) + "a=1"
 	if _, err := Parse(deep, nil); err == nil || !strings.Contains(err.Error(), "nested deeper") {
 		t.Errorf("deep search: %v", err)
+	}
+}
+
+func TestValueLimit(t *testing.T) {
+	p, err := Parse(`| eval a=split(s, ","), b=a.a.a.a.a`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Table{Columns: []string{"s"}, Rows: rows("s=" + strings.Repeat("x,", 20))}
+	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 values") {
+		t.Errorf("a product of 21^5 values: %v", err)
+	}
+	p, err = Parse(`| eval a=split(s, ","), b=a, c=a, d=a | stats count by a b c d`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for i := 0; i < 21; i++ {
+		parts = append(parts, fmt.Sprint("v", i))
+	}
+	in = &Table{Columns: []string{"s"}, Rows: []Row{{"s": {strings.Join(parts, ",")}}}}
+	if _, err := p.Run(in, RunOptions{}); err == nil || !strings.Contains(err.Error(), "more than 65536 groups") {
+		t.Errorf("a result in 21^4 groups: %v", err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	in := &Table{Columns: []string{"dest", "user", "n", "p"}, Rows: rows(
+		"dest=h2;user=u1;n=5;p=b",
+		"dest=h1;user=u1;n=10;p=a|b",
+		"dest=h1;user=u2;n=9;p=c",
+		"user=u3;n=x;p=a",
+	)}
+	tests := []struct {
+		name, pipe string
+		cols       []string
+		rows       []Row
+	}{
+		{"by, sorted groups, null by-field left out", `| stats count sum(n) as total min(n) max(n) values(p) as ps dc(p) count(p) by dest`,
+			[]string{"dest", "count", "total", "min(n)", "max(n)", "ps", "dc(p)", "count(p)"}, rows(
+				"dest=h1;count=2;total=19;min(n)=9;max(n)=10;ps=a|b|c;dc(p)=3;count(p)=3",
+				"dest=h2;count=1;total=5;min(n)=5;max(n)=5;ps=b;dc(p)=1;count(p)=1")},
+		{"no by: one group; min/max lexicographic when a value is not a number", `| stats count min(n) as lo max(n) as hi sum(n) as s`,
+			[]string{"count", "lo", "hi", "s"}, rows("count=4;lo=10;hi=x;s=24")},
+		{"multivalue by-field", `| stats count by p`,
+			[]string{"p", "count"}, rows("p=a;count=2", "p=b;count=2", "p=c;count=1")},
+		{"no by over no results", `| search dest=none | stats count dc(p) sum(n)`,
+			[]string{"count", "dc(p)", "sum(n)"}, rows("count=0;dc(p)=0")},
+		{"eventstats", `| eventstats dc(user) as users by dest | table dest users`,
+			[]string{"dest", "users"}, rows("dest=h2;users=1", "dest=h1;users=2", "dest=h1;users=2", "")},
+		{"eventstats without by", `| eventstats count as c | table c`,
+			[]string{"c"}, rows("c=4", "c=4", "c=4", "c=4")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse(tt.pipe, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Run(in, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Columns, tt.cols) {
+				t.Errorf("columns %q, want %q", got.Columns, tt.cols)
+			}
+			if !reflect.DeepEqual(got.Rows, tt.rows) {
+				t.Errorf("rows\n got %v\nwant %v", got.Rows, tt.rows)
+			}
+		})
+	}
+	for _, bad := range []string{`| stats avg(n)`, `| stats`, `| stats sum`, `| stats sum(n`, `| stats count by`, `| stats allnum=t count`, `| stats count(*)`} {
+		if _, err := Parse(bad, nil); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
 	}
 }

@@ -21,6 +21,9 @@ type Plan struct {
 	Awkward bool
 	// DispatchDir is the search head's searchinfo.dispatch_dir (default: a folder that does not exist).
 	DispatchDir string
+	// Uneven gives indexer k a share of the records proportional to 1/(k+1) (at random, with Seed), as data
+	// is rarely spread evenly; else the split is even.
+	Uneven bool
 }
 
 // Result is what a whole search produced.
@@ -104,9 +107,25 @@ func runMaps(ctx context.Context, binary, preop string, records *Table, plan Pla
 	for i := range shares {
 		shares[i] = &Table{Fields: records.Fields}
 	}
+	var cum []float64 // cumulative weights for Uneven
+	if plan.Uneven {
+		total := 0.0
+		for k := 0; k < plan.Indexers; k++ {
+			total += 1 / float64(k+1)
+			cum = append(cum, total)
+		}
+		if rng == nil {
+			rng = rand.New(rand.NewPCG(1, 2))
+		}
+	}
 	for i, r := range records.Rows {
 		k := i % plan.Indexers
-		if rng != nil {
+		switch {
+		case plan.Uneven:
+			x := rng.Float64() * cum[len(cum)-1]
+			for k = 0; k < len(cum)-1 && x > cum[k]; k++ {
+			}
+		case rng != nil:
 			k = rng.IntN(plan.Indexers)
 		}
 		shares[k].Rows = append(shares[k].Rows, r)

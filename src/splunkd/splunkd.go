@@ -66,6 +66,8 @@ type Transcript struct {
 	Stdout   []byte  // every byte the command wrote
 	Stderr   []byte
 	ExitCode int
+	BodyIn   int64         // bytes of the execute bodies sent to the command (Session only)
+	CPU      time.Duration // the process's user and system time (Session only)
 }
 
 // Process describes how to start one command process.
@@ -270,6 +272,7 @@ func (s *Session) GetInfo() Reply { return s.t.GetInfo }
 
 // Execute sends one execute request and returns the reply.
 func (s *Session) Execute(body []byte, finished bool) (Reply, error) {
+	s.t.BodyIn += int64(len(body))
 	rep, err := s.exchange(ExecuteMeta(finished), body)
 	if err != nil {
 		return rep, err
@@ -291,6 +294,9 @@ func (s *Session) Close() (*Transcript, error) {
 	s.out.Write(rest)
 	werr := s.cmd.Wait()
 	s.t.Stdout, s.t.Stderr = s.out.Bytes(), s.stderr.Bytes()
+	if ps := s.cmd.ProcessState; ps != nil {
+		s.t.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	if s.ctx.Err() != nil {
 		return &s.t, fmt.Errorf("splunkd: command did not finish within %v (hang)", s.timeout)
 	}

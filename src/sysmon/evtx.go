@@ -26,7 +26,6 @@ type evtxReader struct {
 
 	// one worker: decoded in Next
 	seq *evtxWorker
-	buf []byte
 
 	// several workers
 	order chan *evtxBatch // batches in file order, each filled when its done channel closes
@@ -95,9 +94,8 @@ func newEVTXReader(r io.Reader, source string, workers int) (*evtxReader, error)
 	}
 	x := &evtxReader{source: source, rd: rd}
 	if workers <= 1 {
-		x.seq = newEVTXWorker(source)
-		x.buf = make([]byte, evtxChunkSize)
-		x.cur = &evtxBatch{}
+		x.seq = getEVTXWorker(source)
+		x.cur = getEVTXBatch()
 		return x, nil
 	}
 	inFlight := 2 * workers
@@ -106,19 +104,62 @@ func newEVTXReader(r io.Reader, source string, workers int) (*evtxReader, error)
 	x.quit = make(chan struct{})
 	jobs := make(chan *evtxBatch, inFlight)
 	for i := 0; i < inFlight; i++ {
-		x.free <- &evtxBatch{buf: make([]byte, evtxChunkSize)}
+		x.free <- getEVTXBatch()
 	}
 	go x.produce(jobs)
 	for i := 0; i < workers; i++ {
 		go func() {
-			w := newEVTXWorker(source)
+			w := getEVTXWorker(source)
 			for b := range jobs {
 				w.decode(b)
 				close(b.done)
 			}
+			evtxWorkers.Put(w)
 		}()
 	}
 	return x, nil
+}
+
+// Chunk buffers, their results' storage and the workers' decoders are reused from file to file: a scan of many
+// files allocates them once per core, not once per file.
+var evtxBatches, evtxWorkers sync.Pool
+
+func getEVTXBatch() *evtxBatch {
+	if b, ok := evtxBatches.Get().(*evtxBatch); ok {
+		b.items, b.procs, b.tail, b.err, b.done = b.items[:0], b.procs[:0], evtxItem{}, nil, nil
+		return b
+	}
+	return &evtxBatch{buf: make([]byte, evtxChunkSize)}
+}
+
+func getEVTXWorker(source string) *evtxWorker {
+	w, ok := evtxWorkers.Get().(*evtxWorker)
+	if !ok {
+		w = newEVTXWorker(source)
+	}
+	w.source = source
+	return w
+}
+
+// recycle hands the batches and the sequential worker back for the next file. It is called at the end of the
+// input, when the producer and every worker are done with them.
+func (x *evtxReader) recycle() {
+	if x.seq != nil {
+		evtxWorkers.Put(x.seq)
+		x.seq = nil
+	}
+	if x.cur != nil {
+		evtxBatches.Put(x.cur)
+		x.cur = nil
+	}
+	for x.free != nil {
+		select {
+		case b := <-x.free:
+			evtxBatches.Put(b)
+		default:
+			return
+		}
+	}
 }
 
 func newEVTXWorker(source string) *evtxWorker {
@@ -177,7 +218,7 @@ func (x *evtxReader) Next(p *cim.Process) error {
 				x.stats.Errors++
 				return it.err
 			}
-			*p = b.procs[it.proc]
+			copyProcess(p, &b.procs[it.proc])
 			x.stats.ProcessCreations++
 			return nil
 		}
@@ -198,13 +239,12 @@ func (x *evtxReader) advance() error {
 	var b *evtxBatch
 	if x.seq != nil {
 		b = x.cur
-		b.buf = x.buf
 		b.index, b.off, b.err = x.rd.Next(b.buf)
 		if b.err == nil {
 			x.seq.decode(b)
 		}
 	} else {
-		if x.cur != nil && x.cur.buf != nil {
+		if x.cur != nil {
 			x.free <- x.cur // room for the producer, whose free list had it
 		}
 		x.cur = nil
@@ -218,16 +258,18 @@ func (x *evtxReader) advance() error {
 	}
 	x.next = 0
 	if b.err != nil {
+		index, off, err := b.index, b.off, b.err
 		x.eof = true
 		x.Close()
-		if b.err == io.EOF {
+		x.recycle()
+		if err == io.EOF {
 			return io.EOF
 		}
-		if errors.Is(b.err, evtx.ErrTruncated) {
+		if errors.Is(err, evtx.ErrTruncated) {
 			x.stats.Errors++
-			return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %w", b.index, b.off, b.err), evtx: true}
+			return &RecordError{Source: x.source, Err: fmt.Errorf("chunk %d at offset %d: %w", index, off, err), evtx: true}
 		}
-		return fmt.Errorf("sysmon: %s: %w", x.source, b.err)
+		return fmt.Errorf("sysmon: %s: %w", x.source, err)
 	}
 	return nil
 }
@@ -261,7 +303,11 @@ func (w *evtxWorker) decode(b *evtxBatch) {
 			b.tail.other++
 			continue
 		}
-		b.procs = append(b.procs, cim.Process{})
+		if len(b.procs) < cap(b.procs) {
+			b.procs = b.procs[:len(b.procs)+1] // reuse the storage of a record of an earlier chunk
+		} else {
+			b.procs = append(b.procs, cim.Process{})
+		}
 		p := &b.procs[len(b.procs)-1]
 		Map(w.ev, p)
 		p.Source, p.Record = w.source, int64(rec.ID)
@@ -311,4 +357,16 @@ func (w *evtxWorker) convert(rec *evtx.Record) bool {
 	bracePrefix(e, sProcessGUID)
 	bracePrefix(e, sParentProcessGUID)
 	return true
+}
+
+// copyProcess copies src into p's own storage (kept from call to call), so that p's values stay valid after
+// the batch src belongs to is reused for a later chunk.
+func copyProcess(p, src *cim.Process) {
+	p.Reset()
+	p.Time, p.HasTime, p.Source, p.Record = src.Time, src.HasTime, src.Source, src.Record
+	for f, v := range src.Values {
+		if len(v) > 0 {
+			p.Set(cim.Field(f), v)
+		}
+	}
 }

@@ -54,8 +54,11 @@ type Input struct {
 	closer io.Closer
 }
 
-// Close releases the input (the file, the decompressor).
+// Close releases the input (the EVTX reader's workers, the file, the decompressor).
 func (in *Input) Close() error {
+	if c, ok := in.Events.(io.Closer); ok {
+		c.Close()
+	}
 	if in.closer == nil {
 		return nil
 	}

@@ -327,6 +327,14 @@ func (p *parser) primary() (Expr, error) {
 	case tkMacro:
 		return nil, p.errAt(t, "unsupported macro `%s` in the where clause (macros are not expanded)", t.text)
 	case tkWord:
+		if strings.HasPrefix(t.text, "[") {
+			return nil, p.errAt(t, "subsearches are not supported")
+		}
+	case tkString:
+		if p.peek().kind == tkEq || p.peek().kind == tkNe {
+			return nil, p.errAt(t, "unsupported quoted field name %q before %s", t.text, p.peek().text)
+		}
+		return nil, p.errAt(t, "unsupported search term: want field=value, field!=value or field IN (...)")
 	default:
 		return nil, p.errAt(t, "unsupported search term: want field=value, field!=value or field IN (...)")
 	}

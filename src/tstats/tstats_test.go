@@ -141,6 +141,8 @@ func TestParseErrors(t *testing.T) {
 		{head + " where Processes.x IN (a ¶b)", `want "," or ")" in the IN list`},
 		{head + " where Processes.x IN (¶)", `missing value in the IN list`},
 		{head + " where ¶\"quoted term\"", `unsupported search term`},
+		{head + " where ¶\"Processes.x\"=1", `unsupported quoted field name`},
+		{head + " where Processes.x=1 ¶[| inputlookup t]", `subsearches are not supported`},
 		{head + " where Processes.x=¶\"open", `unterminated quoted string`},
 		{head + " where ¶`open", `unterminated macro`},
 		{head + " by _time span=¶1w", `unsupported span unit`},

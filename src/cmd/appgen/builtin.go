@@ -40,7 +40,7 @@ func builtinSearches(dir, list string) ([]*splunkconf.Stanza, error) {
 			search += " " + post
 		}
 		st := stanza(name, "description", oneLine(d.Description))
-		st.Settings = append(st.Settings, correlationKeys(d, name)...)
+		st.Settings = append(st.Settings, correlationKeys(d, name, TwinID(d), search)...)
 		st.Set("search", search)
 		out = append(out, st)
 	}

@@ -11,6 +11,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"regasmdetect/src/escu"
 	"regasmdetect/src/splunkconf"
@@ -188,10 +191,32 @@ func escuSearch(d *escu.Detection) (*splunkconf.Stanza, error) {
 		"action.escu.providing_technologies", "[]",
 		"action.escu.analytic_story", pyJSON(nonNil(d.Tags.AnalyticStory)),
 	)
-	st.Settings = append(st.Settings, correlationKeys(d, name)...)
-	st.Set("search", d.Search)
+	search := d.Search + nullRiskObjects(d)
+	st.Settings = append(st.Settings, correlationKeys(d, name, d.ID, search)...)
+	st.Set("search", search)
 	return st, nil
 }
+
+// nullRiskObjects is the stage both searches end with: it turns the fillnull placeholder of every risk object
+// field back into a null field, so that Enterprise Security's risk action, which writes one risk event per risk
+// object field that has a value, never scores a user or a system named "null". (`security_content_summariesonly`
+// passes fillnull_value=`fillnull_config`, "null", so that tstats keeps records with an empty by-field: the
+// detection still fires, with a notable, and a risk event on the objects that are known.)
+func nullRiskObjects(d *escu.Detection) string {
+	var parts []string
+	for _, r := range d.RiskObjects() {
+		parts = append(parts, fmt.Sprintf(`%s=if(%s=="%s", null(), %s)`, r.Field, r.Field, FillNullValue, r.Field))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	sort.Strings(parts)
+	return " | eval " + strings.Join(parts, ", ")
+}
+
+// FillNullValue is the definition of the fillnull_config macro the app ships: the value tstats (and the
+// command) give an empty by-field.
+const FillNullValue = "null"
 
 // twinSearch runs the same detection through | regasmdetect. Its records come from the data model's dataset
 // searched at search time (| datamodel Endpoint Processes search): the events arrive with their CIM fields
@@ -207,12 +232,41 @@ func twinSearch(d *escu.Detection) (*splunkconf.Stanza, error) {
 		return nil, err
 	}
 	search := fmt.Sprintf("| datamodel %s %s search | regasmdetect detection=%s annotate=true `security_content_summariesonly`%s",
-		m[1], m[2], d.Stem(), tail)
+		m[1], m[2], d.Stem(), tail) + nullRiskObjects(d)
 	name := TwinName(d)
 	st := stanza(name, "description", oneLine(d.Description))
-	st.Settings = append(st.Settings, correlationKeys(d, name)...)
+	st.Settings = append(st.Settings, correlationKeys(d, name, TwinID(d), search)...)
 	st.Set("search", search)
 	return st, nil
+}
+
+// TwinID is the detection id the twin carries in action.correlationsearch.metadata: a name-based UUID (RFC 9562
+// version 5, SHA-1) of the detection's id and the app's name, so that ES never takes the twin for a version of
+// ESCU's own search, and the id stays the same from one build to the next.
+func TwinID(d *escu.Detection) string {
+	ns, err := parseUUID(d.ID)
+	if err != nil {
+		ns = [16]byte{}
+	}
+	h := sha1.New()
+	h.Write(ns[:])
+	h.Write([]byte("regasmdetect"))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	x := hex.EncodeToString(u[:])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+func parseUUID(s string) ([16]byte, error) {
+	var u [16]byte
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 {
+		return u, fmt.Errorf("%q is not a UUID", s)
+	}
+	copy(u[:], b)
+	return u, nil
 }
 
 // afterDrop returns the part of an ESCU search after its `drop_dm_object_name(...)` stage, starting with
@@ -230,8 +284,13 @@ func afterDrop(search string) (string, error) {
 	return "", fmt.Errorf("search has no `drop_dm_object_name(...)` stage to continue after")
 }
 
-// correlationKeys are the risk, schedule, correlation-search, notable and alert keys, in ESCU's order.
-func correlationKeys(d *escu.Detection, label string) []splunkconf.Setting {
+// correlationKeys are the risk, schedule, correlation-search, notable and alert keys, in ESCU's order: the keys
+// of ESCU's 2022 build, and where current ESCU (contentctl's template, detection v10) renders them, the keys it
+// added for Enterprise Security: action.correlationsearch.detection_type and .metadata,
+// action.notable.param._entities and .drilldown_searches. ES versions that predate a key ignore it (they are
+// parameters of ES's own alert actions, valid saved-search keys under savedsearches.conf.spec's
+// action.<action_name>.<parameter>).
+func correlationKeys(d *escu.Detection, label, id, search string) []splunkconf.Setting {
 	var fields []string
 	for _, r := range d.RiskObjects() {
 		fields = append(fields, r.Field)
@@ -246,10 +305,13 @@ func correlationKeys(d *escu.Detection, label string) []splunkconf.Setting {
 		"dispatch.earliest_time", "-70m@m",
 		"dispatch.latest_time", "-10m@m",
 		"action.correlationsearch.enabled", "1",
+		"action.correlationsearch.detection_type", "ebd",
 		"action.correlationsearch.label", label,
 		"action.correlationsearch.annotations", annotations(d),
+		"action.correlationsearch.metadata", metadata(d, id),
 		"schedule_window", "auto",
 		"action.notable", "1",
+		"action.notable.param._entities", `[{"risk_object_field": "N/A", "risk_object_type": "N/A", "risk_score": 0}]`,
 		"action.notable.param.nes_fields", strings.Join(fields, ","),
 		"action.notable.param.rule_description", oneLine(d.Description),
 		"action.notable.param.rule_title", d.Name,
@@ -265,12 +327,56 @@ func correlationKeys(d *escu.Detection, label string) []splunkconf.Setting {
 		"realtime_schedule", "0",
 		"is_visible", "false",
 		"search", "",
+		"action.notable.param.drilldown_searches", drilldowns(d, search),
 	}
 	out := make([]splunkconf.Setting, 0, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
 		out = append(out, splunkconf.Setting{Key: kv[i], Value: kv[i+1]})
 	}
 	return out
+}
+
+// metadata is action.correlationsearch.metadata as contentctl renders it: the detection's id and version, and
+// its date as epoch seconds (a float, as Python's json writes it).
+func metadata(d *escu.Detection, id string) string {
+	publish := "0.0"
+	if t, err := time.Parse("2006-01-02", d.Date); err == nil {
+		publish = strconv.FormatInt(t.Unix(), 10) + ".0"
+	}
+	return fmt.Sprintf(`{"deprecated": "0", "detection_id": %s, "detection_version": %s, "publish_time": %s}`,
+		pyJSON(id), pyJSON(strconv.Itoa(d.Version)), publish)
+}
+
+// drilldowns are ESCU's two drilldown searches (contentctl's defaults for a detection whose risk objects are
+// user and dest): the search's own results for the notable's objects, and their risk events of the last 7
+// days. JSON as contentctl's Jinja tojson writes it: keys sorted, "&" as \u0026.
+func drilldowns(d *escu.Detection, search string) string {
+	var objs, quoted, match []string
+	for _, r := range d.RiskObjects() {
+		objs = append(objs, r.Field)
+	}
+	// contentctl names the objects in the drilldowns in the order the detection lists them (user, dest).
+	for _, f := range objs {
+		quoted = append(quoted, `"$`+f+`$"`)
+		match = append(match, f+` = "$`+f+`$"`)
+	}
+	names := strings.Join(quoted, " and ")
+	list := []any{
+		map[string]any{
+			"name":            "View the detection results for - " + names,
+			"search":          search + " | search  " + strings.Join(match, " "),
+			"earliest_offset": "$info_min_time$",
+			"latest_offset":   "$info_max_time$",
+		},
+		map[string]any{
+			"name": "View risk events for the last 7 days for - " + names,
+			"search": "| from datamodel Risk.All_Risk | search normalized_risk_object IN (" + strings.Join(quoted, ", ") +
+				") starthoursago=168  | stats count min(_time) as firstTime max(_time) as lastTime values(search_name) as \"Search Name\" values(risk_message) as \"Risk Message\" values(analyticstories) as \"Analytic Stories\" values(annotations._all) as \"Annotations\" values(annotations.mitre_attack.mitre_tactic) as \"ATT&CK Tactics\" by normalized_risk_object | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)`",
+			"earliest_offset": "$info_min_time$",
+			"latest_offset":   "$info_max_time$",
+		},
+	}
+	return strings.ReplaceAll(pyJSON(list), "&", `\u0026`)
 }
 
 func riskList(d *escu.Detection) string {

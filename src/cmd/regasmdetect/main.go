@@ -62,6 +62,8 @@ Usage:
   regasmdetect scan [flags] PATH...
                                run the detection offline over Sysmon logs (XML, JSON lines, EVTX, CSV, gzip)
                                and print the rows the SPL search would return; "regasmdetect scan -h" for flags
+  regasmdetect escu list --escu DIR
+                               list the Endpoint.Processes tstats detections of a security_content checkout: runs or why not
   regasmdetect version         print the version
   regasmdetect help            print this help
 
