@@ -40,9 +40,11 @@ fuzz:
 	done
 
 # The protocol benchmark: a generated 1,000,000-record SCPv2 stream through the real binary, beside the pipe
-# floor `cat stream | wc -l`, plus the Go benchmarks of the hot paths.
+# floor `cat stream | wc -l`; the scanner over the shared Sysmon logs replicated, beside `cat file | wc -l`;
+# plus the Go benchmarks of the hot paths.
 bench: build
 	$(GO) run ./src/cmd/benchstream -bin $(BIN)
+	$(GO) run ./src/cmd/benchscan -bin $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./src/scpv2 ./src/engine ./src/command ./src/sysmon
 
 # Both packages (dist/regasmdetect-<version>.tgz and -cloud.tgz), cross-compiled for every platform, then

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 
 	"regasmdetect/src/cim"
@@ -161,6 +162,11 @@ func (s *session) getinfo(meta []byte) error {
 
 	reply := &scpv2.Reply{Type: "streaming"}
 	s.limit = int64(opts.MaxMemMB) * budgetUnit
+	if opts.Phase == Reduce && s.limit >= 64<<20 {
+		// The budget bounds the groups' estimated size; this asks the garbage collector to keep the whole heap
+		// (groups, buffers, garbage) near it too, instead of letting it reach twice the live heap.
+		debug.SetMemoryLimit(s.limit + 64<<20)
+	}
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
 		if !det.Generic() { // a built-in detection's groups (values, dc, time buckets) are not spilled yet

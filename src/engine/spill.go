@@ -185,6 +185,7 @@ func readFloat(r *bufio.Reader) (float64, error) {
 	return math.Float64frombits(binary.LittleEndian.Uint64(b[:])), nil
 }
 
+// readStrings reads a list of values into one allocation for the bytes and one for the list.
 func readStrings(r *bufio.Reader) ([]string, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
@@ -193,8 +194,9 @@ func readStrings(r *bufio.Reader) ([]string, error) {
 	if n > 1<<24 {
 		return nil, errCorruptRun
 	}
-	out := make([]string, 0, n)
-	for i := uint64(0); i < n; i++ {
+	lens := make([]int, n)
+	var raw []byte
+	for i := range lens {
 		l, err := binary.ReadUvarint(r)
 		if err != nil {
 			return nil, unexpectedEOF(err)
@@ -202,11 +204,17 @@ func readStrings(r *bufio.Reader) ([]string, error) {
 		if l > 1<<31 {
 			return nil, errCorruptRun
 		}
-		b := make([]byte, l)
-		if _, err := io.ReadFull(r, b); err != nil {
+		lens[i] = int(l)
+		start := len(raw)
+		raw = slices.Grow(raw, int(l))[:start+int(l)]
+		if _, err := io.ReadFull(r, raw[start:]); err != nil {
 			return nil, unexpectedEOF(err)
 		}
-		out = append(out, string(b))
+	}
+	all := string(raw)
+	out := make([]string, n)
+	for i, l := range lens {
+		out[i], all = all[:l], all[l:]
 	}
 	return out, nil
 }

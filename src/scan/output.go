@@ -116,9 +116,7 @@ func renderResult(cfg *Config, r result) ([]string, [][][]string, []float64) {
 			times = append(times, math.NaN())
 		}
 		if cfg.Annotate {
-			for _, a := range row.Annotations {
-				cells = append(cells, a)
-			}
+			cells = append(cells, row.Annotations...)
 			cells = append(cells, []string{strconv.Itoa(src.RiskScore())}, []string{r.det.RiskMessage(row)}, src.MitreIDs())
 		}
 		rows = append(rows, cells)

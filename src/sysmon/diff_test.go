@@ -65,6 +65,11 @@ func refXML(line []byte, ev *event) error {
 	if !utf8.Valid(line) {
 		return errRefSkip
 	}
+	if i := findStart(line); i >= 0 && findStart(line[i+len(eventStart):]) >= 0 {
+		// An <Event> inside an <Event>: Windows never writes one, and the hand-written reader takes it for the
+		// start of the next event (how it recovers from an event cut short), where XML nests it.
+		return errRefSkip
+	}
 	var e refXMLEvent
 	d := xml.NewDecoder(bytes.NewReader(line))
 	d.Strict = true

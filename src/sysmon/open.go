@@ -143,10 +143,9 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 		in.Format = Detect(head)
 	}
 	switch in.Format {
-	case XML:
-		in.Events = NewXMLReader(content, name)
-	case JSON:
-		in.Events = NewJSONReader(content, name)
+	case XML, JSON:
+		// Line-based: parsed in blocks on every core, handed out in input order.
+		in.Events = NewParallelReader(content, in.Format, name, 0)
 	case CSV:
 		in.Text = content
 	case EVTX:
@@ -175,33 +174,7 @@ func openEVTX(r io.Reader, gz bool, content io.Reader, name string, count *atomi
 		}
 	}
 	// The EVTX reader reads the file header, then each chunk in order: a stream serves it without a copy.
-	return NewEVTXReader(&forwardReaderAt{r: content}, -1, name)
-}
-
-// forwardReaderAt serves ReadAt calls at non-decreasing offsets from a stream, skipping the bytes between
-// them. A call behind the stream's position fails.
-type forwardReaderAt struct {
-	r   io.Reader
-	off int64
-}
-
-func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if off < f.off {
-		return 0, fmt.Errorf("read at offset %d behind the stream's position %d", off, f.off)
-	}
-	if off > f.off {
-		n, err := io.CopyN(io.Discard, f.r, off-f.off)
-		f.off += n
-		if err != nil {
-			return 0, err
-		}
-	}
-	n, err := io.ReadFull(f.r, p)
-	f.off += int64(n)
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
-	}
-	return n, err
+	return NewEVTXStream(content, name)
 }
 
 // capReader fails with ErrTooLarge once more than max bytes would be read from r.

@@ -46,6 +46,12 @@ func (x *xmlReader) strayErr(line int64, err error) error {
 	return &RecordError{Source: x.source, Record: line, Err: err}
 }
 
+// The two ways an event is cut short.
+var (
+	errTruncatedAtEOF   = errors.New("truncated event: end of input before </Event>")
+	errTruncatedByStart = errors.New("truncated event: a new <Event> starts before </Event>")
+)
+
 var (
 	eventStart = []byte("<Event")
 	eventEnd   = []byte("</Event>")
@@ -97,7 +103,7 @@ func (x *xmlReader) Next(p *cim.Process) error {
 				x.done = true
 				if x.inEvent {
 					x.inEvent = false
-					return x.recordErr(x.start, errors.New("truncated event: end of input before </Event>"))
+					return x.recordErr(x.start, errTruncatedAtEOF)
 				}
 				return io.EOF
 			}
@@ -144,7 +150,7 @@ func (x *xmlReader) Next(p *cim.Process) error {
 			// Another event starts before this one ends: this one is truncated.
 			x.pos += next
 			x.inEvent = false
-			return x.recordErr(x.start, errors.New("truncated event: a new <Event> starts before </Event>"))
+			return x.recordErr(x.start, errTruncatedByStart)
 		}
 		if len(x.pending)+len(rest) > MaxLine {
 			x.inEvent = false

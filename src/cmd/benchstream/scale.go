@@ -8,8 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"slices"
+	"strconv"
 	"time"
 
 	"regasmdetect/src/splunkd"
