@@ -51,7 +51,7 @@ bench: build
 # checked: contents, lean builds, AppInspect's Cloud rules (the report is printed), command resolution on every
 # platform, and a search through the unpacked app.
 package:
-	$(GO) run ./src/cmd/package -out dist
+	$(GO) run ./src/cmd/package -out dist $(if $(ESCU),-escu $(ESCU)) $(if $(DETECTIONS),-detections $(DETECTIONS))
 	REGASMDETECT_PACKAGES=$(CURDIR)/dist $(GO) test -count=1 -v -run '^TestPackages$$' ./src/apptest
 
 appgen:

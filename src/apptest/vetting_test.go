@@ -157,11 +157,13 @@ type vetResult struct {
 
 func (r vetResult) String() string {
 	s := fmt.Sprintf("%-36s %-14s", r.Check, r.Result)
-	if r.File != "" {
+	switch {
+	case r.File != "" && r.Detail != "":
+		s += " " + r.File + ": " + r.Detail
+	case r.File != "":
 		s += " " + r.File
-	}
-	if r.Detail != "" {
-		s += ": " + r.Detail
+	case r.Detail != "":
+		s += " " + r.Detail
 	}
 	return s
 }

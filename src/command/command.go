@@ -18,7 +18,6 @@ import (
 
 	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
-	"regasmdetect/src/escu"
 	"regasmdetect/src/internal/readahead"
 	"regasmdetect/src/scpv2"
 )
@@ -153,13 +152,9 @@ func (s *session) getinfo(meta []byte) error {
 	if err != nil {
 		return err
 	}
-	src, err := escu.Lookup(opts.Detection)
+	det, err := compileDetection(opts)
 	if err != nil {
 		return err
-	}
-	det, err := engine.Compile(src)
-	if err != nil {
-		return fmt.Errorf("detection %s: %w", opts.Detection, err)
 	}
 	s.opts, s.det = opts, det
 	s.agg = det.NewAggregator(opts.Engine())
@@ -174,11 +169,14 @@ func (s *session) getinfo(meta []byte) error {
 	}
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
-		s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
+		if !det.Generic() { // a built-in detection's groups (values, dc, time buckets) are not spilled yet
+			s.spill = &spill{base: spillBase(req.SearchInfo.DispatchDir)}
+		}
 		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cim.RequiredFields(det)}
-		if s.sid != "" {
+		if s.sid != "" && !det.Generic() {
 			// Without a sid the partials could not be told from raw records: no map phase then, the raw
-			// records come to this process (the same result, more traffic).
+			// records come to this process (the same result, more traffic). A built-in detection's partials
+			// (values, dc, time buckets) have no CSV form yet: it runs on the search head alone.
 			reply.StreamingPreop = opts.Preop(s.sid)
 		}
 	}

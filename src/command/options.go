@@ -59,7 +59,7 @@ func ParseOptions(args []string) (*Options, error) {
 		seen[name] = true
 		switch name {
 		case "detection":
-			if _, err := escu.Lookup(value); err != nil {
+			if err := lookupDetection(value); err != nil {
 				return nil, fmt.Errorf("option detection=%q: %w", value, err)
 			}
 			o.Detection = value

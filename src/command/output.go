@@ -16,6 +16,9 @@ import (
 // empty body. When the groups were spilled to disk, the runs are merged into a file in the spill folder and the
 // body is sent from there, so that the result never has to fit in memory.
 func (s *session) writeResult(reply *scpv2.Reply) error {
+	if s.det.Generic() {
+		return s.reply(reply, s.tstatsResult())
+	}
 	if s.spill == nil || !s.spill.spilled() {
 		rows := s.agg.Rows()
 		if len(rows) == 0 {

@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"regasmdetect/src/catalog"
 	"regasmdetect/src/cim"
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
@@ -57,31 +56,17 @@ func handDetections(tb testing.TB) []*engine.Detection {
 	return out
 }
 
-// checkoutDetections compiles every Endpoint.Processes detection of the shared security_content snapshot
-// that the engine accepts, plus the embedded ones.
+// checkoutDetections returns every Endpoint.Processes detection of the shared security_content snapshot
+// that runs (compiled from its expanded search), plus the embedded ones.
 func checkoutDetections(tb testing.TB) []*engine.Detection {
 	tb.Helper()
-	root := shared.Path(tb, "data/escu/security_content/detections")
-	var out []*engine.Detection
-	err := filepath.WalkDir(root, func(p string, de os.DirEntry, err error) error {
-		if err != nil || de.IsDir() || !strings.HasSuffix(p, ".yml") {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		d, err := escu.Parse(data, p)
-		if err != nil || !strings.Contains(d.Search, "datamodel=Endpoint.Processes") {
-			return nil
-		}
-		if c, err := engine.Compile(d); err == nil {
-			out = append(out, c)
-		}
-		return nil
-	})
+	cat, err := catalog.Load(shared.Path(tb, "data/escu/security_content"))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	var out []*engine.Detection
+	for _, e := range cat.Runnable() {
+		out = append(out, e.Compiled)
 	}
 	for _, d := range escu.Embedded() {
 		c, err := engine.Compile(d)
@@ -90,8 +75,8 @@ func checkoutDetections(tb testing.TB) []*engine.Detection {
 		}
 		out = append(out, c)
 	}
-	if len(out) < 200 {
-		tb.Fatalf("only %d detections compile", len(out))
+	if len(out) < 400 {
+		tb.Fatalf("only %d detections run", len(out))
 	}
 	return out
 }
@@ -184,7 +169,7 @@ func TestSharedLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d detections, %d indexed; %d records", set.Len(), set.Indexed(), len(procs))
-	for _, o := range []engine.Options{{}, {FillNull: true, FillNullValue: "null", Annotate: true}} {
+	for _, o := range []engine.Options{{FillNull: true, FillNullValue: "null", Annotate: true}} {
 		run, err := set.NewRunner([]engine.Options{o})
 		if err != nil {
 			t.Fatal(err)

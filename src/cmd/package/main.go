@@ -145,6 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.Version, "version", "", "app version (default: [launcher] version of default/app.conf)")
 	flags.StringVar(&o.Out, "out", "dist", "directory to write the packages into")
 	flags.StringVar(&o.Root, "root", ".", "project root (holds go.mod, default/, metadata/, app/, bin/)")
+	flags.StringVar(&o.ESCU, "escu", "", "build the Endpoint.Processes detections of this security_content checkout into the binaries\n(| regasmdetect detection=<stem>), each with a disabled correlation search in savedsearches.conf")
+	flags.StringVar(&o.Detections, "detections", "", "with -escu: the file stems to build in, comma-separated (default: every detection that runs)")
 	host := flags.Bool("host", false, "build for this machine only, into the project's own platform folder (make build), so that a\ncheckout linked into $SPLUNK_HOME/etc/apps runs; write no package")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./src/cmd/package [-version V] [-out DIR] [-root DIR]")
@@ -177,6 +179,9 @@ type Options struct {
 	Root    string // project root
 	Out     string // output directory
 	Version string // "" = default/app.conf's
+
+	ESCU       string // a security_content checkout whose detections the binaries embed ("" = none)
+	Detections string // with ESCU: comma-separated file stems ("" = every detection that runs)
 }
 
 // entry is one file of the package: its path under the app folder, contents and mode.
@@ -224,9 +229,13 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	extra, err := withBuiltins(ctx, o, root, tmp, files)
+	if err != nil {
+		return nil, err
+	}
 	builds := map[Platform][]byte{}
 	for _, p := range Platforms {
-		data, err := compile(ctx, root, tmp, p, version, source)
+		data, err := compile(ctx, root, tmp, p, version, source, extra...)
 		if err != nil {
 			return nil, err
 		}
@@ -458,11 +467,12 @@ func appFiles(root string) ([]entry, error) {
 }
 
 // compile cross-compiles the app's build of the command for one platform and returns the executable's bytes.
-func compile(ctx context.Context, root, tmp string, p Platform, version, source string) ([]byte, error) {
+func compile(ctx context.Context, root, tmp string, p Platform, version, source string, extra ...string) ([]byte, error) {
 	exe := filepath.Join(tmp, p.Dir, p.Exe())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", "-s -w -buildid= -X main.version="+version+" -X main.source="+source,
-		"-o", exe, MainPackage)
+	args := []string{"build", "-trimpath", "-buildvcs=false",
+		"-ldflags", "-s -w -buildid= -X main.version=" + version + " -X main.source=" + source}
+	args = append(args, extra...)
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", exe, MainPackage)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.GOOS, "GOARCH="+p.GOARCH)
 	var stderr bytes.Buffer
