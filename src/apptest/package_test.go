@@ -15,8 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
-	"regasmdetect/src/splunkd"
 )
 
 // The packages themselves are checked where they are built: `make package` (and .ci/run) builds them and runs
@@ -327,7 +327,7 @@ func searchSample(t *testing.T, exe string) {
 		t.Fatal(err)
 	}
 	args := []string{"detection=detect_regasm_spawning_a_process", "annotate=true", "summariesonly=false", "allow_old_summaries=true", "fillnull_value=null"}
-	res, err := splunkd.Search(t.Context(), exe, args, splunkd.FromProcesses(ps), splunkd.Plan{Indexers: 3, ChunkRows: []int{2}, Awkward: true, Seed: 1})
+	res, err := splunkdtest.Search(t.Context(), exe, args, splunkdtest.FromProcesses(ps), splunkdtest.Plan{Indexers: 3, ChunkRows: []int{2}, Awkward: true, Seed: 1})
 	if err != nil {
 		t.Errorf("%s: %v", exe, err)
 		return

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/splunkconf"
-	"regasmdetect/src/splunkd"
 )
 
 // What Enterprise Security receives from the shipped twin search when a record has no user: the search runs
@@ -69,7 +69,7 @@ func TestNoRiskEventOnNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := splunkd.FromProcesses(ps)
+	records := splunkdtest.FromProcesses(ps)
 	userCol, parentCol := -1, -1
 	for j, f := range records.Fields {
 		switch f {
@@ -110,7 +110,7 @@ func TestNoRiskEventOnNull(t *testing.T) {
 	if len(args) == 0 {
 		t.Fatalf("no regasmdetect stage in %q", expanded)
 	}
-	res, err := splunkd.Search(t.Context(), exe, args, records, splunkd.Plan{Indexers: 3, Seed: 5})
+	res, err := splunkdtest.Search(t.Context(), exe, args, records, splunkdtest.Plan{Indexers: 3, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

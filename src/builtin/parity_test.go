@@ -17,9 +17,9 @@ import (
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/cim"
 	"regasmdetect/src/internal/shared"
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/scan"
 	"regasmdetect/src/spl"
-	"regasmdetect/src/splunkd"
 	"regasmdetect/src/sysmon"
 )
 
@@ -127,7 +127,7 @@ func TestScanCommandParity(t *testing.T) {
 		want[d] = append(want[d], canonical(row))
 	}
 
-	records := splunkd.FromProcesses(procs)
+	records := splunkdtest.FromProcesses(procs)
 	all, err := builtin.All()
 	if err != nil {
 		t.Fatal(err)
@@ -192,10 +192,10 @@ func TestScanCommandParity(t *testing.T) {
 
 // commandRows runs `| regasmdetect detection=<stem>` over the records, then the rest of the detection's
 // search over its output, and returns the rows in canonical JSON.
-func commandRows(bin string, e *catalog.Entry, records *splunkd.Table) ([]string, error) {
+func commandRows(bin string, e *catalog.Entry, records *splunkdtest.Table) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := splunkd.Search(ctx, bin, []string{"detection=" + e.Stem}, records, splunkd.Plan{ChunkRows: []int{1000, 2739}})
+	res, err := splunkdtest.Search(ctx, bin, []string{"detection=" + e.Stem}, records, splunkdtest.Plan{ChunkRows: []int{1000, 2739}})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // TestBudgetSameRows: with a budget small enough to spill every few groups, in line and in parallel, the reply
@@ -28,10 +28,10 @@ func TestBudgetSameRows(t *testing.T) {
 					t.Fatalf("default budget: exit %d\n%s", code, want)
 				}
 				dispatch := t.TempDir()
-				p := splunkd.Process{Args: append([]string{"max_mem_usage_mb=1"}, args...), DispatchDir: dispatch}
-				stream := splunkd.Chunk(p.GetInfoRequest(), nil)
+				p := splunkdtest.Process{Args: append([]string{"max_mem_usage_mb=1"}, args...), DispatchDir: dispatch}
+				stream := splunkdtest.Chunk(p.GetInfoRequest(), nil)
 				for i, b := range bodies {
-					stream = append(stream, splunkd.Chunk(splunkd.ExecuteMeta(i == len(bodies)-1), b)...)
+					stream = append(stream, splunkdtest.Chunk(splunkdtest.ExecuteMeta(i == len(bodies)-1), b)...)
 				}
 				budgetUnit = 2 << 10 // max_mem_usage_mb=1 is 2 KiB: a few groups
 				spills := spillsSeen(t, dispatch, func() {
@@ -105,7 +105,7 @@ func TestMapCombiner(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, out)
 		}
-		replies, err := splunkd.ParseReplies([]byte(out))
+		replies, err := splunkdtest.ParseReplies([]byte(out))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestMapCombiner(t *testing.T) {
 				continue
 			}
 			nonEmpty++
-			part, err := splunkd.DecodeCSV(rep.Body)
+			part, err := splunkdtest.DecodeCSV(rep.Body)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // benchStream builds a splunkd-shaped stream: a getinfo, then chunks of Splunk-quoted CSV records with
@@ -17,10 +17,10 @@ func benchStream(records, chunk int) []byte {
 		"Processes.parent_process_name", "Processes.process_name", "Processes.process", "Processes.process_id",
 		"Processes.parent_process_id", "Processes.process_path", "Processes.process_guid", "Processes.vendor_product"}
 	rng := rand.New(rand.NewPCG(1, 2))
-	out := splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil)
+	out := splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil)
 	for start := 0; start < records; start += chunk {
 		end := min(start+chunk, records)
-		t := &splunkd.Table{Fields: fields}
+		t := &splunkdtest.Table{Fields: fields}
 		for i := start; i < end; i++ {
 			parent := "explorer.exe"
 			if rng.IntN(200) == 0 {
@@ -37,7 +37,7 @@ func benchStream(records, chunk int) []byte {
 			}
 			t.Rows = append(t.Rows, row)
 		}
-		out = append(out, splunkd.Chunk(splunkd.ExecuteMeta(end == records), t.EncodeCSV(t.Rows))...)
+		out = append(out, splunkdtest.Chunk(splunkdtest.ExecuteMeta(end == records), t.EncodeCSV(t.Rows))...)
 	}
 	return out
 }
@@ -56,7 +56,7 @@ func BenchmarkRun(b *testing.B) {
 
 // BenchmarkGetInfo measures a getinfo-only exchange in process (a probe without the process start).
 func BenchmarkGetInfo(b *testing.B) {
-	stream := splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil)
+	stream := splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		if code := Run(bytes.NewReader(stream), io.Discard); code != 0 {

@@ -7,16 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // tricky builds records that stress block cutting: quoted newlines and commas, multivalue fields, empty
 // values, one row longer than several blocks.
-func tricky(seed uint64, n int) *splunkd.Table {
+func tricky(seed uint64, n int) *splunkdtest.Table {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	fields := []string{"_time", "Processes.dest", "Processes.user", "Processes.parent_process", "Processes.parent_process_name",
 		"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id"}
-	t := &splunkd.Table{Fields: fields}
+	t := &splunkdtest.Table{Fields: fields}
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	for i := 0; i < n; i++ {
 		proc := pick(`cmd.exe /c "a, b"`, "powershell\n-enc \"AA\"", "x", "")
@@ -43,9 +43,9 @@ func tricky(seed uint64, n int) *splunkd.Table {
 }
 
 func streamOf(args []string, bodies ...[]byte) []byte {
-	out := splunkd.Chunk(splunkd.GetInfo(args, nil, "| regasmdetect"), nil)
+	out := splunkdtest.Chunk(splunkdtest.GetInfo(args, nil, "| regasmdetect"), nil)
 	for i, b := range bodies {
-		out = append(out, splunkd.Chunk(splunkd.ExecuteMeta(i == len(bodies)-1), b)...)
+		out = append(out, splunkdtest.Chunk(splunkdtest.ExecuteMeta(i == len(bodies)-1), b)...)
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // TestRejectedBodyIsDrained sends, in lock-step over real pipes, bodies whose header is rejected (a column
@@ -23,7 +23,7 @@ func TestRejectedBodyIsDrained(t *testing.T) {
 		for b.Len() < size {
 			b.WriteString("1700000000,WKS-0001.corp.example,WKS-0001.corp.example\n")
 		}
-		s, err := splunkd.Start(context.Background(), splunkd.Process{Binary: bin})
+		s, err := splunkdtest.Start(context.Background(), splunkdtest.Process{Binary: bin})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,13 +51,13 @@ func TestCutCrossProduct(t *testing.T) {
 		dests = append(dests, fmt.Sprintf("WKS-%03d", i))
 		users = append(users, fmt.Sprintf("CORP\\u%03d", i))
 	}
-	records := &splunkd.Table{
+	records := &splunkdtest.Table{
 		Fields: []string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user", "Processes.parent_process",
 			"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id"},
 		Rows: [][][]string{{{"1700000000"}, {"regasm.exe"}, dests, users, {"regasm.exe /U a.dll"}, {"cmd.exe"}, {"cmd.exe /c x"}, {"1"}, {"2"}}},
 	}
-	for _, plan := range []splunkd.Plan{{}, {Indexers: 2}} {
-		res, err := splunkd.Search(context.Background(), bin, nil, records, plan)
+	for _, plan := range []splunkdtest.Plan{{}, {Indexers: 2}} {
+		res, err := splunkdtest.Search(context.Background(), bin, nil, records, plan)
 		if err != nil {
 			t.Fatalf("plan %+v: %v", plan, err)
 		}
@@ -76,7 +76,7 @@ func TestCutCrossProduct(t *testing.T) {
 // with another search's, are raw records: a notepad.exe record with regasmdetect_count=999 does not become a
 // detection, and one without the plain by-field columns does not fail the search.
 func TestRecordPosingAsPartial(t *testing.T) {
-	records := splunkd.Single(
+	records := splunkdtest.Single(
 		[]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user", "Processes.parent_process",
 			"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id",
 			"dest", "user", "parent_process", "process_name", "process", "process_id", "parent_process_id",
@@ -87,8 +87,8 @@ func TestRecordPosingAsPartial(t *testing.T) {
 			{"1700000002", "notepad.exe", "h", "u", "p", "n", "c", "1", "2", "", "", "", "", "", "", "", "5", ""},
 			{"1700000003", "RegAsm.exe", "h", "u", "p", "n", "c", "1", "2", "", "", "", "", "", "", "", "7", ""},
 		})
-	for _, plan := range []splunkd.Plan{{}, {Indexers: 2}} {
-		res, err := splunkd.Search(context.Background(), bin, nil, records, plan)
+	for _, plan := range []splunkdtest.Plan{{}, {Indexers: 2}} {
+		res, err := splunkdtest.Search(context.Background(), bin, nil, records, plan)
 		if err != nil {
 			t.Fatalf("plan %+v: %v", plan, err)
 		}
@@ -110,16 +110,16 @@ func TestBudgetSpills(t *testing.T) {
 			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
 			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
 	}
-	records := splunkd.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
+	records := splunkdtest.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
 		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
 		"Processes.parent_process_id"}, rows)
-	want, err := splunkd.Search(context.Background(), bin, nil, records, splunkd.Plan{ChunkRows: []int{5000}})
+	want, err := splunkdtest.Search(context.Background(), bin, nil, records, splunkdtest.Plan{ChunkRows: []int{5000}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dispatch := t.TempDir()
-	for _, plan := range []splunkd.Plan{{ChunkRows: []int{5000}, DispatchDir: dispatch}, {Indexers: 3, ChunkRows: []int{5000}, DispatchDir: dispatch}} {
-		got, err := splunkd.Search(context.Background(), bin, []string{"max_mem_usage_mb=1"}, records, plan)
+	for _, plan := range []splunkdtest.Plan{{ChunkRows: []int{5000}, DispatchDir: dispatch}, {Indexers: 3, ChunkRows: []int{5000}, DispatchDir: dispatch}} {
+		got, err := splunkdtest.Search(context.Background(), bin, []string{"max_mem_usage_mb=1"}, records, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +148,7 @@ func TestBodyEncodings(t *testing.T) {
 		for i := 0; i < n; i++ {
 			b.WriteString(row(i) + "\n")
 		}
-		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		tr, err := splunkdtest.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestBodyEncodings(t *testing.T) {
 		if tr.ExitCode != 0 || len(tr.Replies) != 1 {
 			t.Fatalf("BOM, %d rows: exit %d, %q", n, tr.ExitCode, tr.Stdout)
 		}
-		tab, err := splunkd.DecodeCSV(tr.Replies[0].Body)
+		tab, err := splunkdtest.DecodeCSV(tr.Replies[0].Body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestBodyEncodings(t *testing.T) {
 		for i := 0; i < n; i++ {
 			b.WriteString(row(i) + "\r")
 		}
-		tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
+		tr, err := splunkdtest.RunRaw(context.Background(), bin, cat(getinfo(), execute(true, b.String())), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,9 +180,9 @@ func TestBodyEncodings(t *testing.T) {
 			t.Errorf("CR-only, %d rows: exit %d, replies %q, want the error %q", n, tr.ExitCode, tr.Stdout, want)
 		}
 	}
-	meta := splunkd.ExecuteMeta(true)
+	meta := splunkdtest.ExecuteMeta(true)
 	truncated := cat([]byte(fmt.Sprintf("chunked 1.0,%d,100\n", len(meta))), meta, []byte("a,b\n"))
-	tr, err := splunkd.RunRaw(context.Background(), bin, cat(getinfo(), truncated), 0)
+	tr, err := splunkdtest.RunRaw(context.Background(), bin, cat(getinfo(), truncated), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // bin is the executable built once for the whole test binary.
@@ -36,10 +36,10 @@ func TestMain(m *testing.M) {
 }
 
 // clean checks what every exchange must respect: nothing on stderr, no session key anywhere.
-func clean(t *testing.T, tr *splunkd.Transcript) {
+func clean(t *testing.T, tr *splunkdtest.Transcript) {
 	t.Helper()
 	for _, out := range [][]byte{tr.Stdout, tr.Stderr} {
-		if bytes.Contains(out, []byte(splunkd.SessionKey)) || bytes.Contains(out, []byte("SESSIONKEY")) {
+		if bytes.Contains(out, []byte(splunkdtest.SessionKey)) || bytes.Contains(out, []byte("SESSIONKEY")) {
 			t.Errorf("the session key was written out")
 		}
 	}

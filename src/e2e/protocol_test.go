@@ -14,23 +14,23 @@ import (
 
 	"regasmdetect/src/cim"
 	"regasmdetect/src/internal/shared"
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/scpv2"
-	"regasmdetect/src/splunkd"
 )
 
 func getinfo(args ...string) []byte {
-	return splunkd.Chunk(splunkd.GetInfo(args, nil, "| regasmdetect"), nil)
+	return splunkdtest.Chunk(splunkdtest.GetInfo(args, nil, "| regasmdetect"), nil)
 }
 
 func execute(finished bool, body string) []byte {
-	return splunkd.Chunk(splunkd.ExecuteMeta(finished), []byte(body))
+	return splunkdtest.Chunk(splunkdtest.ExecuteMeta(finished), []byte(body))
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // TestGetInfoReplies checks the exact getinfo replies of both phases.
 func TestGetInfoReplies(t *testing.T) {
-	tr, err := splunkd.RunRaw(context.Background(), bin, getinfo("phase=map", "sid=1700000000.42", "detection=detect_regasm_spawning_a_process"), 0)
+	tr, err := splunkdtest.RunRaw(context.Background(), bin, getinfo("phase=map", "sid=1700000000.42", "detection=detect_regasm_spawning_a_process"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestGetInfoReplies(t *testing.T) {
 		t.Errorf("probe exit = %d, want 0", tr.ExitCode)
 	}
 
-	tr, err = splunkd.RunRaw(context.Background(), bin, getinfo("fillnull_value=n \"x\\", "annotate=t"), 0)
+	tr, err = splunkdtest.RunRaw(context.Background(), bin, getinfo("fillnull_value=n \"x\\", "annotate=t"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestGetInfoReplies(t *testing.T) {
 		t.Errorf("streaming_preop = %q, want %q", reply.StreamingPreop, want)
 	}
 	// The preop, tokenised as splunkd does, gives back the user's value.
-	args, _, err := splunkd.Tokenize(reply.StreamingPreop)
+	args, _, err := splunkdtest.Tokenize(reply.StreamingPreop)
 	if err != nil || args[4] != `fillnull_value=n "x\` {
 		t.Errorf("preop tokens = %q (%v)", args, err)
 	}
@@ -99,15 +99,15 @@ func TestErrors(t *testing.T) {
 		{"empty fillnull", getinfo("fillnull_value="), "fillnull_value needs", 0},
 		{"execute first", execute(true, ""), "expected action getinfo first", 0},
 		{"invalid JSON getinfo", []byte("chunked 1.0,9,0\n{\"action\""), "", 0},
-		{"getinfo with a body", splunkd.Chunk(splunkd.GetInfo(nil, nil, ""), []byte("a\n1\n")), "carries a 4-byte body", 0},
+		{"getinfo with a body", splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, ""), []byte("a\n1\n")), "carries a 4-byte body", 0},
 		{"malformed header", cat(getinfo(), []byte("chunked 1.0,abc,12\n")), "chunk 2", 1},
 		{"not a chunk", cat(getinfo(), []byte("hello\n")), "chunk 2", 1},
 		{"truncated body", cat(getinfo(), []byte("chunked 1.0,37,100\n{\"action\":\"execute\",\"finished\":true}a,b\n")), "chunk 2", 1},
 		{"truncated metadata", cat(getinfo(), []byte("chunked 1.0,37,0\n{\"action\"")), "chunk 2", 1},
 		{"metadata over the limit", cat(getinfo(), []byte("chunked 1.0,999999999999,0\n")), "chunk 2", 1},
 		{"body over the limit", cat(getinfo(), []byte("chunked 1.0,2,99999999999999\n{}")), "chunk 2", 1},
-		{"invalid JSON execute", cat(getinfo(), splunkd.Chunk([]byte("{\"action\":execute}"), nil)), "chunk 2", 1},
-		{"unexpected action", cat(getinfo(), splunkd.Chunk([]byte(`{"action":"getinfo"}`), nil)), `expected action execute, got "getinfo"`, 1},
+		{"invalid JSON execute", cat(getinfo(), splunkdtest.Chunk([]byte("{\"action\":execute}"), nil)), "chunk 2", 1},
+		{"unexpected action", cat(getinfo(), splunkdtest.Chunk([]byte(`{"action":"getinfo"}`), nil)), `expected action execute, got "getinfo"`, 1},
 		{"bare quote", cat(getinfo(), execute(true, okHeader+"1,re\"gasm.exe,h\n")), "chunk 2", 1},
 		{"short row", cat(getinfo(), execute(true, okHeader+"1,regasm.exe\n")), "chunk 2", 1},
 		{"unterminated quote", cat(getinfo(), execute(true, okHeader+"1,\"regasm.exe,h\n")), "chunk 2", 1},
@@ -120,7 +120,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tr, err := splunkd.RunRaw(context.Background(), bin, c.in, 0)
+			tr, err := splunkdtest.RunRaw(context.Background(), bin, c.in, 0)
 			if err != nil {
 				t.Fatalf("%v (stdout %q)", err, tr.Stdout)
 			}
@@ -128,7 +128,7 @@ func TestErrors(t *testing.T) {
 			if tr.ExitCode == 0 {
 				t.Errorf("exit status 0, want non-zero")
 			}
-			replies := append([]splunkd.Reply{tr.GetInfo}, tr.Replies...)
+			replies := append([]splunkdtest.Reply{tr.GetInfo}, tr.Replies...)
 			if len(replies) != c.reply+1 {
 				t.Fatalf("%d replies, want %d: %q", len(replies), c.reply+1, tr.Stdout)
 			}
@@ -148,7 +148,7 @@ func TestErrors(t *testing.T) {
 
 // TestEmptyInput: no request at all is not a session: nothing written, a non-zero exit, one line on stderr.
 func TestEmptyInput(t *testing.T) {
-	tr, err := splunkd.RunRaw(context.Background(), bin, nil, 0)
+	tr, err := splunkdtest.RunRaw(context.Background(), bin, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestEmptyInput(t *testing.T) {
 
 // TestProbe: a process that gets only the getinfo exchange exits 0 after one reply.
 func TestProbe(t *testing.T) {
-	tr, err := splunkd.RunRaw(context.Background(), bin, getinfo(), 0)
+	tr, err := splunkdtest.RunRaw(context.Background(), bin, getinfo(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,9 +237,9 @@ func TestRecordings(t *testing.T) {
 			// they are another command's options): every request answered, exit 0.
 			in := getinfo("phase=map", "sid=1700000000.42")
 			for _, ch := range recorded[1:] {
-				in = append(in, splunkd.Chunk(ch[0], ch[1])...)
+				in = append(in, splunkdtest.Chunk(ch[0], ch[1])...)
 			}
-			tr, err := splunkd.RunRaw(context.Background(), bin, in, 0)
+			tr, err := splunkdtest.RunRaw(context.Background(), bin, in, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +258,7 @@ func TestRecordings(t *testing.T) {
 					t.Errorf("chunk %d: a %d-byte reply before the final one", i+2, len(rep.Body))
 				}
 			}
-			tab, err := splunkd.DecodeCSV(tr.Replies[len(tr.Replies)-1].Body)
+			tab, err := splunkdtest.DecodeCSV(tr.Replies[len(tr.Replies)-1].Body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +271,7 @@ func TestRecordings(t *testing.T) {
 	// last one final and empty (nothing matches), exit 0, and its session key nowhere.
 	p := shared.Path(t, "data/scpv2/splunk-8.0.3/multibyte_input.gz")
 	data := gunzip(t, p)
-	tr, err := splunkd.RunRaw(context.Background(), bin, data, 0)
+	tr, err := splunkdtest.RunRaw(context.Background(), bin, data, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestRecordings(t *testing.T) {
 	}
 }
 
-func counter(t *testing.T, tab *splunkd.Table, name string) uint64 {
+func counter(t *testing.T, tab *splunkdtest.Table, name string) uint64 {
 	t.Helper()
 	col := -1
 	for j, f := range tab.Fields {
@@ -326,7 +326,7 @@ func TestRecordedMalformed(t *testing.T) {
 			}
 			cut := bytes.IndexByte(data, '\n') + 1 + m + b
 			in := append(getinfo(), data[cut:]...)
-			tr, err := splunkd.RunRaw(context.Background(), bin, in, 0)
+			tr, err := splunkdtest.RunRaw(context.Background(), bin, in, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,15 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/scan"
-	"regasmdetect/src/splunkd"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // plans are the deployments every search is run under: the result must not depend on them.
-var plans = []splunkd.Plan{
+var plans = []splunkdtest.Plan{
 	{},                    // search head only, one chunk
 	{ChunkRows: []int{1}}, // one row per chunk
 	{ChunkRows: []int{2, 1, 5}, Awkward: true},
@@ -34,13 +34,13 @@ var plans = []splunkd.Plan{
 	{Indexers: 8, Seed: 99, Awkward: true},
 }
 
-func sampleRecords(t *testing.T) *splunkd.Table {
+func sampleRecords(t *testing.T) *splunkdtest.Table {
 	t.Helper()
 	ps, err := sample.Processes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return splunkd.FromProcesses(ps)
+	return splunkdtest.FromProcesses(ps)
 }
 
 // TestSampleSearch runs the bundled sample through the command under every plan and both detections, with
@@ -60,7 +60,7 @@ func TestSampleSearch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var first string
 			for i, plan := range plans {
-				res, err := splunkd.Search(context.Background(), bin, args, records, plan)
+				res, err := splunkdtest.Search(context.Background(), bin, args, records, plan)
 				if err != nil {
 					t.Fatalf("plan %d: %v", i, err)
 				}
@@ -82,7 +82,7 @@ func TestSampleSearch(t *testing.T) {
 	}
 }
 
-func render(t *splunkd.Table) string {
+func render(t *splunkdtest.Table) string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
 	w.Write(t.Fields)
@@ -127,7 +127,7 @@ func TestScanMatchesSearch(t *testing.T) {
 		{[]string{"detection=detect_regsvcs_spawning_a_process"}, []string{"--detection", "detect_regsvcs_spawning_a_process"}},
 		{[]string{"annotate=true"}, []string{"--annotate"}},
 	} {
-		res, err := splunkd.Search(context.Background(), bin, c.args, records, splunkd.Plan{Indexers: 2, Seed: 5})
+		res, err := splunkdtest.Search(context.Background(), bin, c.args, records, splunkdtest.Plan{Indexers: 2, Seed: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestRandomSplits(t *testing.T) {
 			if plan.Indexers == 0 {
 				plan.Seed = 0
 			}
-			res, err := splunkd.Search(context.Background(), bin, []string{"annotate=t"}, records, plan)
+			res, err := splunkdtest.Search(context.Background(), bin, []string{"annotate=t"}, records, plan)
 			if err != nil {
 				t.Fatalf("seed %d plan %d: %v", seed, i, err)
 			}
@@ -199,14 +199,14 @@ func TestRandomSplits(t *testing.T) {
 	}
 }
 
-func randomRecords(seed uint64, n int) *splunkd.Table {
+func randomRecords(seed uint64, n int) *splunkdtest.Table {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	fields := []string{"_time", "Processes.dest", "dest", "Processes.user", "Processes.parent_process",
 		"Processes.parent_process_name", "parent_process_name", "Processes.process_name", "Processes.process",
 		"Processes.process_id", "Processes.parent_process_id"}
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	parents := []string{"regasm.exe", "RegAsm.exe", "REGASM.EXE", "regasm.exe.bak", "xregasm.exe", "RegAsm.ex", "cmd.exe", "regsvcs.exe"}
-	t := &splunkd.Table{Fields: fields}
+	t := &splunkdtest.Table{Fields: fields}
 	for i := 0; i < n; i++ {
 		rec := make([][]string, len(fields))
 		one := func(j int, v string) {

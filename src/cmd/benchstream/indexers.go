@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // emulate runs whole searches through the splunkd emulator, the map phase on n simulated indexers with the
@@ -26,8 +26,8 @@ func emulate(bin, list string) error {
 	for _, n := range counts {
 		for _, c := range []struct{ records, groups int }{{50_000, 1_000}, {200_000, 1_000}, {200_000, 4_000}} {
 			recs := records(c.records, c.groups)
-			plan := splunkd.Plan{Indexers: n, Uneven: true, Seed: 5, ChunkRows: []int{10_000}}
-			res, err := splunkd.Search(context.Background(), bin, nil, recs, plan)
+			plan := splunkdtest.Plan{Indexers: n, Uneven: true, Seed: 5, ChunkRows: []int{10_000}}
+			res, err := splunkdtest.Search(context.Background(), bin, nil, recs, plan)
 			if err != nil {
 				return fmt.Errorf("%d indexers: %w", n, err)
 			}
@@ -51,7 +51,7 @@ func emulate(bin, list string) error {
 }
 
 // records builds n detection records falling into g groups (and as many non-matching records).
-func records(n, g int) *splunkd.Table {
+func records(n, g int) *splunkdtest.Table {
 	fields := []string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user", "Processes.parent_process",
 		"Processes.process_name", "Processes.process", "Processes.process_id", "Processes.parent_process_id"}
 	rows := make([][]string, 0, n)
@@ -65,5 +65,5 @@ func records(n, g int) *splunkd.Table {
 			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
 			`cmd.exe /c "echo ` + strconv.Itoa(k) + `"`, "1000", "500"})
 	}
-	return splunkd.Single(fields, rows)
+	return splunkdtest.Single(fields, rows)
 }

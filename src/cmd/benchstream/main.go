@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 func main() {
@@ -132,7 +132,7 @@ func generate(path string, records, chunk int) (size int64, groups, matches int,
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
-	w.Write(splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil))
+	w.Write(splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil))
 	fields := []string{"_time", "Processes.dest", "Processes.user", "Processes.parent_process",
 		"Processes.parent_process_name", "Processes.process_name", "Processes.process", "Processes.process_id",
 		"Processes.parent_process_id", "Processes.process_path", "Processes.parent_process_path",
@@ -143,7 +143,7 @@ func generate(path string, records, chunk int) (size int64, groups, matches int,
 	for start := 0; start < records; start += chunk {
 		end := min(start+chunk, records)
 		body.Reset()
-		t := &splunkd.Table{Fields: fields}
+		t := &splunkdtest.Table{Fields: fields}
 		for i := start; i < end; i++ {
 			host := fmt.Sprintf("WKS-%04d.corp.example", rng.IntN(2000))
 			user := []string{`CORP\jdoe`, `CORP\müller`, `CORP\o'brien`, `NT AUTHORITY\SYSTEM`}[rng.IntN(4)]
@@ -173,7 +173,7 @@ func generate(path string, records, chunk int) (size int64, groups, matches int,
 			}
 		}
 		body.Write(t.EncodeCSV(t.Rows))
-		w.Write(splunkd.Chunk(splunkd.ExecuteMeta(end == records), body.Bytes()))
+		w.Write(splunkdtest.Chunk(splunkdtest.ExecuteMeta(end == records), body.Bytes()))
 	}
 	if err := w.Flush(); err != nil {
 		return 0, 0, 0, err
@@ -273,7 +273,7 @@ func watchPeak(pid int) func() int64 {
 
 // check compares the command's final result with the groups counted while generating.
 func check(out []byte, groups int) error {
-	replies, err := splunkd.ParseReplies(out)
+	replies, err := splunkdtest.ParseReplies(out)
 	if err != nil {
 		return fmt.Errorf("command output: %w", err)
 	}
@@ -281,7 +281,7 @@ func check(out []byte, groups int) error {
 	if e := last.Error(); e != "" {
 		return fmt.Errorf("command error: %s", e)
 	}
-	t, err := splunkd.DecodeCSV(last.Body)
+	t, err := splunkdtest.DecodeCSV(last.Body)
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func check(out []byte, groups int) error {
 func probe(bin string) (time.Duration, error) {
 	start := time.Now()
 	p := exec.Command(bin)
-	p.Stdin = bytes.NewReader(splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil))
+	p.Stdin = bytes.NewReader(splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil))
 	out, err := p.Output()
 	d := time.Since(start)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"regasmdetect/src/splunkd"
+	"regasmdetect/src/internal/splunkdtest"
 )
 
 // The scale measurements generate their streams on the fly, through a pipe, as splunkd writes them: a 10 M
@@ -131,7 +131,7 @@ func appendHex(b []byte, v uint64, n int) []byte {
 // groups the command must find.
 func writeStream(w io.Writer, records, chunk int, sh shape) (int64, int, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	n, _ := bw.Write(splunkd.Chunk(splunkd.GetInfo(nil, nil, "| regasmdetect"), nil))
+	n, _ := bw.Write(splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil))
 	total := int64(n)
 	g := newFastGen()
 	keys := map[string]struct{}{}
@@ -146,7 +146,7 @@ func writeStream(w io.Writer, records, chunk int, sh shape) (int64, int, error) 
 				keys[key] = struct{}{}
 			}
 		}
-		hdr := splunkd.Chunk(splunkd.ExecuteMeta(end == records), nil)
+		hdr := splunkdtest.Chunk(splunkdtest.ExecuteMeta(end == records), nil)
 		hdr = bytes.Replace(hdr, []byte(",0\n"), []byte(","+strconv.Itoa(len(body))+"\n"), 1)
 		for _, p := range [][]byte{hdr, body} {
 			n, err := bw.Write(p)

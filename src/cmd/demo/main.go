@@ -29,9 +29,9 @@ import (
 	"golang.org/x/term"
 
 	"regasmdetect/src/escu"
+	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/scan"
-	"regasmdetect/src/splunkd"
 )
 
 func main() {
@@ -72,7 +72,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	records := splunkd.FromProcesses(ps)
+	records := splunkdtest.FromProcesses(ps)
 	logPath := filepath.Join("src", "sample", sample.Name)
 	fmt.Fprintf(out, "\n%d Sysmon process creations from %s, sent to the command as Endpoint.Processes records.\n", len(records.Rows), logPath)
 
@@ -82,10 +82,10 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	plans := []struct {
 		name string
-		plan splunkd.Plan
+		plan splunkdtest.Plan
 	}{
-		{"splunkd, search head only (no map phase), chunks of 4 records", splunkd.Plan{ChunkRows: []int{4}}},
-		{"splunkd, 3 indexers running the map phase (streaming_preop), chunks of 1 and 3, empty and header-only requests", splunkd.Plan{Indexers: 3, ChunkRows: []int{1, 3}, Awkward: true, Seed: 7}},
+		{"splunkd, search head only (no map phase), chunks of 4 records", splunkdtest.Plan{ChunkRows: []int{4}}},
+		{"splunkd, 3 indexers running the map phase (streaming_preop), chunks of 1 and 3, empty and header-only requests", splunkdtest.Plan{Indexers: 3, ChunkRows: []int{1, 3}, Awkward: true, Seed: 7}},
 	}
 	var fields []string
 	allSame := true
@@ -94,7 +94,7 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "\n== %s: | regasmdetect detection=%s `security_content_summariesonly` | `security_content_ctime(firstTime)` | `security_content_ctime(lastTime)`\n", d.Name, d.Stem())
 		var ways []way
 		for _, p := range plans {
-			res, err := splunkd.Search(ctx, bin, args, records, p.plan)
+			res, err := splunkdtest.Search(ctx, bin, args, records, p.plan)
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", d.Stem(), p.name, err)
 			}
@@ -139,7 +139,7 @@ func scanRows(ctx context.Context, bin, logPath string) (map[string][][]string, 
 }
 
 // ctimeRows returns the table's rows with firstTime and lastTime as `security_content_ctime` renders them.
-func ctimeRows(t *splunkd.Table) [][]string {
+func ctimeRows(t *splunkdtest.Table) [][]string {
 	rows := t.Strings()
 	for _, r := range rows {
 		for j, f := range t.Fields {
@@ -211,7 +211,7 @@ func value(fields, row []string, name string) string {
 // showES runs the app's correlation search for the default detection (annotate=true) across three indexers and
 // shows, per result, what Enterprise Security writes: the notable and the risk events, with the message ES fills
 // from the result checked against the command's own risk_message.
-func showES(ctx context.Context, out io.Writer, bin string, records *splunkd.Table, width int) error {
+func showES(ctx context.Context, out io.Writer, bin string, records *splunkdtest.Table, width int) error {
 	var d *escu.Detection
 	for _, x := range escu.Embedded() {
 		if x.Stem() == escu.Default {
@@ -220,7 +220,7 @@ func showES(ctx context.Context, out io.Writer, bin string, records *splunkd.Tab
 	}
 	args := append([]string{"detection=" + d.Stem(), "annotate=true"}, summariesonly...)
 	fmt.Fprintf(out, "\n== What Enterprise Security receives from \"regasmdetect - %s - Rule\" (annotate=true)\n", d.Name)
-	res, err := splunkd.Search(ctx, bin, args, records, splunkd.Plan{Indexers: 3, Seed: 11})
+	res, err := splunkdtest.Search(ctx, bin, args, records, splunkdtest.Plan{Indexers: 3, Seed: 11})
 	if err != nil {
 		return err
 	}

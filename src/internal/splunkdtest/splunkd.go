@@ -1,9 +1,12 @@
-// Package splunkd plays splunkd's side of the chunked search-command protocol (SCPv2) against a real
+// Package splunkdtest plays splunkd's side of the chunked search-command protocol (SCPv2) against a real
 // executable over pipes. Tests, benchmarks and the demo use it to run `regasmdetect` the way a search head and
 // its indexers do: a getinfo exchange, execute chunks of varying sizes (one row, thousands, empty bodies,
 // header-only final chunks) in Splunk's CSV style, and the map/reduce choreography that the command asks for
 // with its streaming_preop.
-package splunkd
+//
+// It is test support, as net/http/httptest is for net/http: it is not splunkd, it is not shipped in the app, and
+// nothing in the search command depends on it. It lives under src/internal so that no other module can import it.
+package splunkdtest
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package splunkd
+package splunkdtest
 
 import (
 	"bytes"
