@@ -101,18 +101,7 @@ func Compile(d *escu.Detection) (*Detection, error) {
 	if err := c.compileAggs(); err != nil {
 		return nil, fmt.Errorf("engine: detection %q: %w", d.Name, err)
 	}
-	slots := map[string]int{}
-	slot := func(f string) int {
-		if i, ok := slots[f]; ok {
-			return i
-		}
-		slots[f] = len(c.fields)
-		c.fields = append(c.fields, f)
-		return len(c.fields) - 1
-	}
-	for _, f := range tstats.FilterFields(s.Where) {
-		slot(f)
-	}
+	slots, slot := c.newSlots()
 	for _, f := range s.ByFields() {
 		c.by = append(c.by, slot(f))
 	}
@@ -142,6 +131,24 @@ func Compile(d *escu.Detection) (*Detection, error) {
 		})
 	}
 	return c, nil
+}
+
+// newSlots starts c.fields with the filter's fields and returns the name-to-slot map with a function that
+// gives a field its slot, appending it to c.fields the first time it is seen.
+func (c *Detection) newSlots() (map[string]int, func(string) int) {
+	slots := map[string]int{}
+	slot := func(f string) int {
+		if i, ok := slots[f]; ok {
+			return i
+		}
+		slots[f] = len(c.fields)
+		c.fields = append(c.fields, f)
+		return len(c.fields) - 1
+	}
+	for _, f := range tstats.FilterFields(c.search.Where) {
+		slot(f)
+	}
+	return slots, slot
 }
 
 func (c *Detection) checkShape() error {

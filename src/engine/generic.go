@@ -139,18 +139,7 @@ func (c *Detection) compileAggs() error {
 // compileSlots assigns slots: filter fields, by-fields, aggregate fields, annotate fields; compiles the filter.
 func (c *Detection) compileSlots() {
 	s := c.search
-	slots := map[string]int{}
-	slot := func(f string) int {
-		if i, ok := slots[f]; ok {
-			return i
-		}
-		slots[f] = len(c.fields)
-		c.fields = append(c.fields, f)
-		return len(c.fields) - 1
-	}
-	for _, f := range tstats.FilterFields(s.Where) {
-		slot(f)
-	}
+	slots, slot := c.newSlots()
 	for _, f := range s.ByFields() {
 		if f == "_time" {
 			c.by = append(c.by, timeSlot)
