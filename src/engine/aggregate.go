@@ -250,6 +250,20 @@ func (a *Aggregator) advance() {
 	}
 }
 
+// addCount adds n records, spanning first..last when hasTime, to g. what names where they come from
+// ("partial", "merged") in the error returned when g's count would exceed 2^64-1; g is then unchanged.
+func (g *group) addCount(what string, n uint64, hasTime bool, first, last float64) error {
+	sum, carry := bits.Add64(g.count, n, 0)
+	if carry != 0 {
+		return fmt.Errorf("engine: %s count %d overflows the group's count %d (more than 2^64-1 records)", what, n, g.count)
+	}
+	g.count = sum
+	if hasTime {
+		g.addTime(first, last)
+	}
+	return nil
+}
+
 func (g *group) addTime(first, last float64) {
 	if !g.hasTime {
 		g.first, g.last, g.hasTime = first, last, true
@@ -387,13 +401,8 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 		a.byVals[i] = p.Key[i : i+1]
 	}
 	g := a.lookup(a.byVals, a.idx)
-	sum, carry := bits.Add64(g.count, p.Count, 0)
-	if carry != 0 {
-		return fmt.Errorf("engine: partial count %d overflows the group's count %d (more than 2^64-1 records)", p.Count, g.count)
-	}
-	g.count = sum
-	if p.HasTime {
-		g.addTime(p.First, p.Last)
+	if err := g.addCount("partial", p.Count, p.HasTime, p.First, p.Last); err != nil {
+		return err
 	}
 	for i, vs := range p.Annotations {
 		for _, v := range vs {
@@ -431,13 +440,8 @@ func (a *Aggregator) Merge(b *Aggregator) error {
 		} else {
 			g = a.newGroup() // a copy, so that b's memory goes when b is reset
 		}
-		sum, carry := bits.Add64(g.count, bg.count, 0)
-		if carry != 0 {
-			return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", bg.count, g.count)
-		}
-		g.count = sum
-		if bg.hasTime {
-			g.addTime(bg.first, bg.last)
+		if err := g.addCount("merged", bg.count, bg.hasTime, bg.first, bg.last); err != nil {
+			return err
 		}
 		for j, vs := range bg.ann {
 			for _, v := range vs {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"slices"
 )
 
@@ -136,11 +135,7 @@ func (rr *runReader) next() bool {
 		return false
 	}
 	var n uint64
-	if n, err = binary.ReadUvarint(rr.r); err != nil {
-		return false
-	}
-	if n > 1<<20 {
-		err = errCorruptRun
+	if n, err = readListLen(rr.r); err != nil {
 		return false
 	}
 	for i := uint64(0); i < n; i++ {
@@ -150,11 +145,7 @@ func (rr *runReader) next() bool {
 		}
 		g.ann = append(g.ann, vs)
 	}
-	if n, err = binary.ReadUvarint(rr.r); err != nil {
-		return false
-	}
-	if n > 1<<20 {
-		err = errCorruptRun
+	if n, err = readListLen(rr.r); err != nil {
 		return false
 	}
 	for i := uint64(0); i < n; i++ {
@@ -183,6 +174,16 @@ func readFloat(r *bufio.Reader) (float64, error) {
 		return 0, unexpectedEOF(err)
 	}
 	return math.Float64frombits(binary.LittleEndian.Uint64(b[:])), nil
+}
+
+// readListLen reads the length of a run's list of annotation lists or aggregate states: errCorruptRun past
+// 2^20 entries.
+func readListLen(r *bufio.Reader) (uint64, error) {
+	n, err := binary.ReadUvarint(r)
+	if err == nil && n > 1<<20 {
+		err = errCorruptRun
+	}
+	return n, err
 }
 
 // readStrings reads a list of values into one allocation for the bytes and one for the list.
@@ -304,13 +305,8 @@ func (a *Aggregator) MergeRuns(runs []io.Reader, emit func(*Row) error) error {
 		c := h[0]
 		g := c.head
 		if have && slices.Equal(acc.key, g.key) {
-			sum, carry := bits.Add64(acc.count, g.count, 0)
-			if carry != 0 {
-				return fmt.Errorf("engine: merged count %d overflows the group's count %d (more than 2^64-1 records)", g.count, acc.count)
-			}
-			acc.count = sum
-			if g.hasTime {
-				acc.addTime(g.first, g.last)
+			if err := acc.addCount("merged", g.count, g.hasTime, g.first, g.last); err != nil {
+				return err
 			}
 			for j, vs := range g.ann {
 				if j < len(acc.ann) {
