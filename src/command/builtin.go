@@ -3,6 +3,7 @@ package command
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"regasmdetect/src/builtin"
 	"regasmdetect/src/detectset"
@@ -80,4 +81,20 @@ func (s *session) tstatsResult() []byte {
 		w.WriteRow(append(rec, mvs...))
 	}
 	return w.Bytes()
+}
+
+// WriteDetections lists, one per line, the detections this build can run with detection=NAME: the embedded
+// ESCU detections (the default marked) and those a package build added from a checkout. Both executables' help
+// prints it.
+func WriteDetections(w io.Writer) {
+	for _, d := range escu.Embedded() {
+		def := ""
+		if d.Stem() == escu.Default {
+			def = " (default)"
+		}
+		fmt.Fprintf(w, "  %s%s: %s, version %d, %s\n", d.Stem(), def, d.Name, d.Version, d.Date)
+	}
+	for _, n := range builtin.Names() {
+		fmt.Fprintf(w, "  %s (from the package build's ESCU checkout)\n", n)
+	}
 }

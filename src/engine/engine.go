@@ -330,7 +330,13 @@ func (c *Detection) Slot(field string) int {
 // annotations, several values joined with ", " in byte order. A token naming no output column, or an
 // annotation without values, becomes empty, as Splunk renders a token whose field the result lacks.
 func (c *Detection) RiskMessage(row *Row) string {
-	msg := c.src.RiskMessage()
+	return FillTokens(c.src.RiskMessage(), func(tok string) string { return c.tokenValue(tok, row) })
+}
+
+// FillTokens replaces each $field$ token of a risk message by value(field), as Splunk renders a notable's or
+// risk event's message from the result's fields. A '$' that does not open a field-name token (letters,
+// digits, '_' and '.') is kept as it is, and so is an unclosed one.
+func FillTokens(msg string, value func(field string) string) string {
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(msg, '$')
@@ -348,7 +354,7 @@ func (c *Detection) RiskMessage(row *Row) string {
 			continue
 		}
 		b.WriteString(msg[:i])
-		b.WriteString(c.tokenValue(tok, row))
+		b.WriteString(value(tok))
 		msg = msg[i+j+2:]
 	}
 	b.WriteString(msg)

@@ -12,13 +12,12 @@ import (
 // fragments, elements, attributes, names stored inline at their first use and referred to by offset after,
 // template definitions likewise. It exists so that tests and fuzz seeds need no real EVTX data.
 type chunkWriter struct {
-	c      []byte
-	p      int
-	names  map[string]uint32
-	tmpls  map[string]uint32
-	first  uint64
-	nrec   int
-	recPos int
+	c     []byte
+	p     int
+	names map[string]uint32
+	tmpls map[string]uint32
+	first uint64
+	nrec  int
 }
 
 func newChunkWriter() *chunkWriter {

@@ -100,39 +100,5 @@ func errorTable(det *engine.Detection, err error) *spl.Table {
 // or risk event's message from the result's fields: several values joined by ", ", a field the row lacks as
 // empty. A '$' that does not open a field-name token is kept.
 func FillMessage(msg string, row spl.Row) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(msg, '$')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(msg[i+1:], '$')
-		if j < 0 {
-			break
-		}
-		tok := msg[i+1 : i+1+j]
-		if !fieldName(tok) {
-			b.WriteString(msg[:i+1])
-			msg = msg[i+1:]
-			continue
-		}
-		b.WriteString(msg[:i])
-		b.WriteString(strings.Join(row[tok], ", "))
-		msg = msg[i+j+2:]
-	}
-	b.WriteString(msg)
-	return b.String()
-}
-
-func fieldName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
+	return engine.FillTokens(msg, func(field string) string { return strings.Join(row[field], ", ") })
 }

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // The eval expression language of where and eval (Search Reference, "Evaluation functions" and eval,
@@ -523,5 +522,3 @@ func mapStr(v value, f func(string) string) value {
 	}
 	return strV(f(v.str()))
 }
-
-func runeLen(s string) int { return utf8.RuneCountInString(s) }

@@ -16,7 +16,6 @@ import (
 	"runtime"
 
 	"regasmdetect/src/command"
-	"regasmdetect/src/escu"
 )
 
 // version and source are set at build time with -ldflags "-X main.version=... -X main.source=...": the
@@ -65,11 +64,5 @@ In SPL:
 
 Embedded detections:
 `, version)
-	for _, d := range escu.Embedded() {
-		def := ""
-		if d.Stem() == escu.Default {
-			def = " (default)"
-		}
-		fmt.Fprintf(w, "  %s%s: %s, version %d, %s\n", d.Stem(), def, d.Name, d.Version, d.Date)
-	}
+	command.WriteDetections(w)
 }

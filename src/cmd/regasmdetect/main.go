@@ -15,7 +15,6 @@ import (
 
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/command"
-	"regasmdetect/src/escu"
 	"regasmdetect/src/scan"
 )
 
@@ -72,11 +71,5 @@ In SPL:
 
 Embedded detections:
 `, version)
-	for _, d := range escu.Embedded() {
-		def := ""
-		if d.Stem() == escu.Default {
-			def = " (default)"
-		}
-		fmt.Fprintf(w, "  %s%s: %s, version %d, %s\n", d.Stem(), def, d.Name, d.Version, d.Date)
-	}
+	command.WriteDetections(w)
 }
