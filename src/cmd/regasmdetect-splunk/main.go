@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"regasmdetect/src/command"
 )
@@ -23,46 +22,16 @@ import (
 var version, source = "dev", ""
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-}
-
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		return command.Run(stdin, stdout)
+	cli := command.CLI{
+		Version: version, Build: "search command build", Source: source,
+		Note: "This is the search command build shipped in the Splunk app (no offline scanner).",
+		Sub: func(args []string, _ io.Reader, _, stderr io.Writer) (int, bool) {
+			if args[0] != "scan" {
+				return 0, false
+			}
+			fmt.Fprintln(stderr, "regasmdetect: this is the search command build that ships in the Splunk app; the offline scanner is in the command-line build (make build, build/regasmdetect)")
+			return 2, true
+		},
 	}
-	switch args[0] {
-	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "regasmdetect %s (%s, %s/%s, search command build)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		if source != "" {
-			fmt.Fprintf(stdout, "source code: %s\n", source)
-		}
-		return 0
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return 0
-	case "scan":
-		fmt.Fprintln(stderr, "regasmdetect: this is the search command build that ships in the Splunk app; the offline scanner is in the command-line build (make build, build/regasmdetect)")
-		return 2
-	}
-	fmt.Fprintf(stderr, "regasmdetect: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, `regasmdetect %s: ESCU "Detect Regasm Spawning a Process" (MITRE T1218.009), as Splunk's tstats runs it.
-This is the search command build shipped in the Splunk app (no offline scanner).
-
-Usage:
-  regasmdetect                 speak Splunk's chunked search-command protocol on stdin/stdout
-                               (this is how splunkd runs | regasmdetect; not for interactive use)
-  regasmdetect version         print the version
-  regasmdetect help            print this help
-
-In SPL:
-  | regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL]
-
-Embedded detections:
-`, version)
-	command.WriteDetections(w)
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

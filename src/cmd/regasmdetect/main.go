@@ -6,11 +6,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"regasmdetect/src/catalog"
@@ -22,13 +20,21 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	cli := command.CLI{
+		Version: version,
+		Commands: `  regasmdetect scan [flags] PATH...
+                               run the detection offline over Sysmon logs (XML, JSON lines, EVTX, CSV, gzip)
+                               and print the rows the SPL search would return; "regasmdetect scan -h" for flags
+  regasmdetect escu list --escu DIR
+                               list the Endpoint.Processes tstats detections of a security_content checkout: runs or why not
+`,
+		Sub: sub,
+	}
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		return command.Run(stdin, stdout)
-	}
+// sub runs the commands only this build has: the offline scanner and the ESCU catalogue.
+func sub(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, bool) {
 	switch args[0] {
 	case "scan":
 		// SIGINT and SIGTERM cancel ctx: the scanner stops sending and prints the account of every event before
@@ -37,39 +43,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		go func() { <-ctx.Done(); stop() }()
-		return scan.MainContext(ctx, args[1:], stdin, stdout, stderr)
+		return scan.MainContext(ctx, args[1:], stdin, stdout, stderr), true
 	case "escu":
-		return catalog.Main(args[1:], stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "regasmdetect %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		return 0
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return 0
+		return catalog.Main(args[1:], stdout, stderr), true
 	}
-	fmt.Fprintf(stderr, "regasmdetect: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, `regasmdetect %s: ESCU "Detect Regasm Spawning a Process" (MITRE T1218.009), as Splunk's tstats runs it.
-
-Usage:
-  regasmdetect                 speak Splunk's chunked search-command protocol on stdin/stdout
-                               (this is how splunkd runs | regasmdetect; not for interactive use)
-  regasmdetect scan [flags] PATH...
-                               run the detection offline over Sysmon logs (XML, JSON lines, EVTX, CSV, gzip)
-                               and print the rows the SPL search would return; "regasmdetect scan -h" for flags
-  regasmdetect escu list --escu DIR
-                               list the Endpoint.Processes tstats detections of a security_content checkout: runs or why not
-  regasmdetect version         print the version
-  regasmdetect help            print this help
-
-In SPL:
-  | regasmdetect [detection=NAME] [fillnull_value=STRING] [summariesonly=BOOL] [allow_old_summaries=BOOL] [annotate=BOOL]
-
-Embedded detections:
-`, version)
-	command.WriteDetections(w)
+	return 0, false
 }
