@@ -235,19 +235,7 @@ func (s *session) readBody(chunk int) (err error) {
 	if s.r.BodyLen() >= parallelMin {
 		return s.readParallel(chunk)
 	}
-	if s.csv == nil {
-		s.csv = scpv2.NewCSVReader(s.r.Body())
-	} else {
-		s.csv.Reset(s.r.Body())
-	}
-	header, err := s.csv.Header()
-	if err == io.EOF {
-		return nil // an empty body is normal
-	}
-	if err != nil {
-		return bodyError(chunk, err)
-	}
-	if err := s.bind(chunk, header); err != nil {
+	if _, empty, err := s.startBody(chunk, s.r.Body()); empty || err != nil {
 		return err
 	}
 	for {
@@ -265,6 +253,24 @@ func (s *session) readBody(chunk int) (err error) {
 			return fmt.Errorf("chunk %d: body row %d: %w", chunk, s.csv.Row(), err)
 		}
 	}
+}
+
+// startBody points the in-line CSV reader at body, reads the header and binds it. empty reports a body with
+// no header at all, which is normal (err is then nil).
+func (s *session) startBody(chunk int, body io.Reader) (header []string, empty bool, err error) {
+	if s.csv == nil {
+		s.csv = scpv2.NewCSVReader(body)
+	} else {
+		s.csv.Reset(body)
+	}
+	header, err = s.csv.Header()
+	if err == io.EOF {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, bodyError(chunk, err)
+	}
+	return header, false, s.bind(chunk, header)
 }
 
 // bind resolves a body's header against the detection, unless it repeats the previous body's header (splunkd

@@ -76,19 +76,8 @@ func (s *session) readParallel(chunk int) error {
 	body := s.r.Body()
 
 	// The header, read by the in-line reader's parser; the bytes it read past the header start the first block.
-	if s.csv == nil {
-		s.csv = scpv2.NewCSVReader(body)
-	} else {
-		s.csv.Reset(body)
-	}
-	header, err := s.csv.Header()
-	if err == io.EOF {
-		return nil // an empty body is normal
-	}
-	if err != nil {
-		return bodyError(chunk, err)
-	}
-	if err := s.bind(chunk, header); err != nil {
+	header, empty, err := s.startBody(chunk, body)
+	if empty || err != nil {
 		return err
 	}
 	binding := s.binding
