@@ -110,13 +110,7 @@ func compareMixed(a, b string) int {
 	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
 	y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
 	if err1 == nil && err2 == nil {
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
+		return compareFloat(x, y)
 	}
 	return strings.Compare(a, b)
 }
