@@ -150,6 +150,8 @@ func (p *filterParser) termStart(t token) bool {
 	return false
 }
 
+// and has the shape of tstats' and (tstats/parse.go) but builds this package's filter tree over Row values;
+// the two parsers are kept apart because their trees and value models differ.
 func (p *filterParser) and() (filter, error) {
 	first, err := p.or()
 	if err != nil {
