@@ -57,27 +57,30 @@ type litTab struct {
 	pinAll []int32           // every detection indexed on this field
 }
 
-func (t *litTab) exactID(lit string) int32 {
-	lit = lowerString(lit)
-	if id, ok := t.exact[lit]; ok {
-		return id
+// intern gives s, lowered, its id in m: a new one, numbered on from every literal of t, the first time
+// (fresh). It returns the lowered string.
+func (t *litTab) intern(m map[string]int32, s string) (low string, id int32, fresh bool) {
+	low = lowerString(s)
+	if id, ok := m[low]; ok {
+		return low, id, false
 	}
-	id := int32(t.n)
+	id = int32(t.n)
 	t.n++
-	t.exact[lit] = id
+	m[low] = id
+	return low, id, true
+}
+
+func (t *litTab) exactID(lit string) int32 {
+	_, id, _ := t.intern(t.exact, lit)
 	return id
 }
 
 func (t *litTab) subID(seg string) int32 {
-	seg = lowerString(seg)
-	if id, ok := t.subOf[seg]; ok {
-		return id
+	seg, id, fresh := t.intern(t.subOf, seg)
+	if fresh {
+		t.subs = append(t.subs, seg)
+		t.subIDs = append(t.subIDs, id)
 	}
-	id := int32(t.n)
-	t.n++
-	t.subOf[seg] = id
-	t.subs = append(t.subs, seg)
-	t.subIDs = append(t.subIDs, id)
 	return id
 }
 

@@ -36,7 +36,7 @@ func detectionColumn(cfg *Config, results []result) bool {
 func render(cfg *Config, results []result) table {
 	var t table
 	multi := detectionColumn(cfg, results)
-	index := map[string]int{}
+	index := map[string]int{} // first-seen column numbering, like engine's newSlots for fields (its own slice)
 	addCol := func(c string) int {
 		if i, ok := index[c]; ok {
 			return i

@@ -9,7 +9,8 @@ import (
 	"regasmdetect/src/export/scs"
 )
 
-// scsConfig configures the export to Splunk Cloud Services.
+// scsConfig configures the export to Splunk Cloud Services. Its flags follow the --hec-* ones in export.go
+// line for line by design (same token rules); what they share beyond one flag call each is readToken.
 type scsConfig struct {
 	Tenant    string
 	Host      string

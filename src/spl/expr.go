@@ -232,16 +232,21 @@ func (e logicExpr) eval(r Row) (value, error) {
 func compare(a, b value) int {
 	if x, ok := a.num(); ok {
 		if y, ok := b.num(); ok {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
+			return compareFloat(x, y)
 		}
 	}
 	return strings.Compare(a.str(), b.str())
+}
+
+// compareFloat orders two numbers; a NaN compares equal to anything.
+func compareFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 func cmpHolds(op string, c int) bool {
@@ -285,17 +290,22 @@ func anyPair(a, b value, pred func(x, y value) bool) bool {
 	return false
 }
 
+// evalOperands evaluates a binary operator's operands, left first. ok is false on an error or when either is
+// null, which makes the operator's result null.
+func evalOperands(l, r expr, row Row) (a, b value, ok bool, err error) {
+	if a, err = l.eval(row); err != nil {
+		return null, null, false, err
+	}
+	if b, err = r.eval(row); err != nil {
+		return null, null, false, err
+	}
+	return a, b, a.k != vNull && b.k != vNull, nil
+}
+
 func (e cmpExpr) eval(r Row) (value, error) {
-	a, err := e.l.eval(r)
-	if err != nil {
+	a, b, ok, err := evalOperands(e.l, e.r, r)
+	if !ok {
 		return null, err
-	}
-	b, err := e.r.eval(r)
-	if err != nil {
-		return null, err
-	}
-	if a.k == vNull || b.k == vNull {
-		return null, nil
 	}
 	if a.k == vBool || b.k == vBool {
 		if a.k != b.k || (e.op != "=" && e.op != "!=") {
@@ -307,16 +317,9 @@ func (e cmpExpr) eval(r Row) (value, error) {
 }
 
 func (e arithExpr) eval(r Row) (value, error) {
-	a, err := e.l.eval(r)
-	if err != nil {
+	a, b, ok, err := evalOperands(e.l, e.r, r)
+	if !ok {
 		return null, err
-	}
-	b, err := e.r.eval(r)
-	if err != nil {
-		return null, err
-	}
-	if a.k == vNull || b.k == vNull {
-		return null, nil
 	}
 	if e.op == '.' {
 		if a.k != vMV && b.k != vMV {

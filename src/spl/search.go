@@ -110,13 +110,7 @@ func compareMixed(a, b string) int {
 	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
 	y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
 	if err1 == nil && err2 == nil {
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
+		return compareFloat(x, y)
 	}
 	return strings.Compare(a, b)
 }
@@ -156,6 +150,8 @@ func (p *filterParser) termStart(t token) bool {
 	return false
 }
 
+// and has the shape of tstats' and (tstats/parse.go) but builds this package's filter tree over Row values;
+// the two parsers are kept apart because their trees and value models differ.
 func (p *filterParser) and() (filter, error) {
 	first, err := p.or()
 	if err != nil {

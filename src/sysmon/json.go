@@ -448,6 +448,8 @@ func (p *jsonParser) leafSlot() slot {
 	return sNone
 }
 
+// array mirrors object's loop (depth bound, separators) for elements. Kept separate: an object's members
+// feed the EventData name/value pairing (dataItemMember), an array's elements each start such a pair.
 func (p *jsonParser) array(dataItems bool) error {
 	p.depth++
 	if p.depth > maxDepth {

@@ -1,10 +1,11 @@
 package hec
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"regasmdetect/src/export/internal/deliver"
 )
 
 // Response is HEC's JSON reply to a request: `{"text":"Success","code":0}`, with "ackId" when indexer
@@ -21,20 +22,14 @@ type Response struct {
 	AckID int64
 }
 
-// jsonSpace is the whitespace JSON allows around a value (RFC 8259, section 2).
-const jsonSpace = " \t\r\n"
-
 // ParseResponse decodes a HEC reply body. A body that is empty or not a JSON object is an error (the caller
 // still has the HTTP status); unknown members are ignored; numbers may also come as strings, as some proxies
 // and older Splunk versions write them. It never panics.
 func ParseResponse(body []byte) (Response, error) {
 	r := Response{Code: -1, InvalidEventNumber: -1, AckID: -1}
-	body = bytes.Trim(body, jsonSpace) // JSON's whitespace only: bytes.TrimSpace would also take \v, \f, U+0085, U+00A0
-	if len(body) == 0 {
-		return r, fmt.Errorf("hec: response: empty body")
-	}
-	if body[0] != '{' {
-		return r, fmt.Errorf("hec: response: not a JSON object: starts with %.10q", body)
+	body, err := deliver.ObjectBody("hec: response", body)
+	if err != nil {
+		return r, err
 	}
 	var raw struct {
 		Text    json.RawMessage `json:"text"`
@@ -50,7 +45,6 @@ func ParseResponse(body []byte) (Response, error) {
 			r.Text = string(raw.Text)
 		}
 	}
-	var err error
 	if r.Code, err = intMember("code", raw.Code); err != nil {
 		return r, err
 	}

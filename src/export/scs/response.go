@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"regasmdetect/src/export/internal/deliver"
 )
 
 // SuccessCode is the "code" of the ingest service's success reply, `{"code":"SUCCESS","message":"Success"}`:
@@ -25,19 +27,13 @@ func (r Response) Success() bool {
 	return r.HasCode && strings.EqualFold(r.Code, SuccessCode)
 }
 
-// jsonSpace is the whitespace JSON allows around a value (RFC 8259, section 2).
-const jsonSpace = " \t\r\n"
-
 // ParseResponse decodes an ingest reply body. A body that is empty, not one JSON object, or whose members do
 // not have the schema's types is an error; unknown members are ignored. It never panics.
 func ParseResponse(body []byte) (Response, error) {
 	var r Response
-	body = bytes.Trim(body, jsonSpace) // JSON's whitespace only: bytes.TrimSpace would also take \v, \f, U+0085, U+00A0
-	if len(body) == 0 {
-		return r, fmt.Errorf("scs: response: empty body")
-	}
-	if body[0] != '{' {
-		return r, fmt.Errorf("scs: response: not a JSON object: starts with %.10q", body)
+	body, err := deliver.ObjectBody("scs: response", body)
+	if err != nil {
+		return r, err
 	}
 	var raw struct {
 		Code    *string         `json:"code"`
@@ -47,7 +43,7 @@ func ParseResponse(body []byte) (Response, error) {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return r, fmt.Errorf("scs: response: not the ingest API's reply object: %w", err)
 	}
-	if d := bytes.Trim(raw.Details, jsonSpace); len(d) > 0 && d[0] != '{' && string(d) != "null" {
+	if d := bytes.Trim(raw.Details, deliver.JSONSpace); len(d) > 0 && d[0] != '{' && string(d) != "null" {
 		return r, fmt.Errorf("scs: response: \"details\" is not an object: starts with %.10q", d)
 	}
 	if raw.Code != nil {

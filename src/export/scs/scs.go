@@ -50,6 +50,9 @@ const (
 	DefaultBackoffMax  = 30 * time.Second
 )
 
+// The fields Config shares with hec.Config are declared in each rather than in an embedded struct, which would
+// break keyed literals (scs.Config{Token: ...}) and split each type's documentation.
+
 // Config configures an [Exporter]. Zero values take the defaults.
 type Config struct {
 	// Tenant is the SCS tenant (required): letters, digits, '-' and '_'.

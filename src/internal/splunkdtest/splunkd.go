@@ -114,7 +114,8 @@ func getInfo(args, rawArgs []string, search, sid, dispatch string) []byte {
 		args = []string{}
 		rawArgs = []string{}
 	}
-	// Key order as splunkd writes it; values in the types splunkd uses (times as strings).
+	// Key order as splunkd writes it; values in the types splunkd uses (times as strings). Not scpv2's
+	// wireSearchInfo: that is what the command reads (no session_key, lenient number types), this what splunkd sends.
 	type searchinfo struct {
 		Args          []string `json:"args"`
 		RawArgs       []string `json:"raw_args"`
