@@ -450,23 +450,9 @@ func writePyJSON(b *strings.Builder, v any) {
 	case int:
 		b.WriteString(strconv.Itoa(v))
 	case []string:
-		b.WriteByte('[')
-		for i, s := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePyJSON(b, s)
-		}
-		b.WriteByte(']')
+		writePyList(b, v)
 	case []any:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePyJSON(b, e)
-		}
-		b.WriteByte(']')
+		writePyList(b, v)
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
@@ -486,4 +472,16 @@ func writePyJSON(b *strings.Builder, v any) {
 	default: // the generator passes only the types above
 		b.WriteString("null")
 	}
+}
+
+// writePyList writes a list as Python's json.dumps does: "[a, b]".
+func writePyList[T any](b *strings.Builder, v []T) {
+	b.WriteByte('[')
+	for i, e := range v {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writePyJSON(b, e)
+	}
+	b.WriteByte(']')
 }
