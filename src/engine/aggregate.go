@@ -360,22 +360,14 @@ func insertAnnotation(s []string, v []byte) []string {
 
 // compareStringBytes compares s and b in byte order without converting either.
 func compareStringBytes(s string, b []byte) int {
-	n := min(len(s), len(b))
-	for i := 0; i < n; i++ {
-		if s[i] != b[i] {
-			if s[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
+	// Comparisons with string(b) do not copy b; the runtime compares the bytes in bulk.
 	switch {
-	case len(s) < len(b):
+	case s == string(b):
+		return 0
+	case s < string(b):
 		return -1
-	case len(s) > len(b):
-		return 1
 	}
-	return 0
+	return 1
 }
 
 // AddPartial merges a partial aggregate of a map phase. A key of the wrong length, a null key value (unless
