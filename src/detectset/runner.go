@@ -23,6 +23,9 @@ type Runner struct {
 	candSeen []uint32   // per detection: seq when it became a candidate
 	cands    []int32
 	buf      []byte
+	tseq     uint32  // seq when tnum/tok were parsed from the current record's raw _time
+	tnum     float64 // the current record's _time as a number, when tok
+	tok      bool
 }
 
 // NewRunner returns a runner with one aggregator per detection; opts holds each detection's options (one
@@ -122,10 +125,12 @@ func (r *Runner) next() {
 	}
 	clear(r.prepared)
 	clear(r.candSeen)
+	r.tseq = 0
 	r.seq = 1
 }
 
-// feed passes the record to detection d's aggregator, which evaluates the filter itself.
+// feed passes the record to detection d's aggregator. Add has already evaluated d's filter when the set
+// translated it (progs[d] != nil), so the aggregator does not evaluate it again; otherwise it does.
 func (r *Runner) feed(d int, rec *Record) bool {
 	er := r.recs[d]
 	er.Reset()
@@ -134,12 +139,26 @@ func (r *Runner) feed(d int, rec *Record) bool {
 			er.Add(slot, v)
 		}
 	}
-	if rec.hasNum {
+	switch {
+	case rec.hasNum:
 		er.SetTimeValue(rec.tnum)
-	} else {
-		er.SetTime(rec.time)
+	default:
+		if r.tseq != r.seq {
+			r.tseq = r.seq
+			r.tnum, r.tok = engine.ParseTime(rec.time)
+		}
+		if r.tok {
+			er.SetTimeValue(r.tnum) // parsed once per record, not once per detection
+		} else {
+			er.SetTime(rec.time)
+		}
 	}
 	r.passed[d]++
+	if r.set.progs[d] != nil {
+		// progs[d] is the whole filter, evaluated exactly as the engine does and already true for rec.
+		r.aggs[d].AddMatched(er)
+		return true
+	}
 	return r.aggs[d].Add(er)
 }
 

@@ -184,6 +184,18 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 	if !a.c.eval(a.c.filter, r) {
 		return false
 	}
+	a.addMatched(r)
+	return true
+}
+
+// AddMatched adds a record the caller has already proved to match the detection's filter (for example with an
+// exact translation of it), without evaluating the filter again. Its counters are those of Add.
+func (a *Aggregator) AddMatched(r *Record) {
+	a.stats.Records++
+	a.addMatched(r)
+}
+
+func (a *Aggregator) addMatched(r *Record) {
 	a.stats.Matched++
 	t, hasTime := r.timeValue()
 	combos := 1
@@ -199,7 +211,7 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		if len(vs) == 0 {
 			if !a.opts.FillNull {
 				a.stats.NullDropped++
-				return true
+				return
 			}
 			vs = a.fill
 		}
@@ -229,7 +241,6 @@ func (a *Aggregator) Add(r *Record) (matched bool) {
 		}
 		a.advance()
 	}
-	return true
 }
 
 func satMul(a, b int) int {

@@ -400,6 +400,10 @@ func FormatTime(t float64) string {
 	return strconv.FormatFloat(t, 'f', -1, 64)
 }
 
+// ParseTime reads a raw _time value as the aggregators do (see parseTime), so that a caller feeding one record
+// to many aggregators can parse it once and pass the number with Record.SetTimeValue.
+func ParseTime(b []byte) (float64, bool) { return parseTime(b) }
+
 // parseTime reads _time as a decimal number: digits, an optional sign, point and exponent. Hexadecimal,
 // infinities, NaN and anything else are not numbers.
 func parseTime(b []byte) (float64, bool) {
