@@ -179,22 +179,33 @@ func (c *Checkout) loadDetections() error {
 	return nil
 }
 
-func (c *Checkout) loadMacros() error {
-	paths, err := filepath.Glob(filepath.Join(c.Dir, "macros", "*.yml"))
+// eachYAML decodes every DIR/*.yml file of the checkout, in name order, into a fresh T and calls f with it and
+// its path relative to the checkout ("macros/x.yml").
+func eachYAML[T any](c *Checkout, dir string, f func(rel string, v *T) error) error {
+	paths, err := filepath.Glob(filepath.Join(c.Dir, dir, "*.yml"))
 	if err != nil {
 		return fmt.Errorf("escu: checkout %s: %w", c.Dir, err)
 	}
 	slices.Sort(paths)
 	for _, p := range paths {
-		rel := "macros/" + filepath.Base(p)
+		rel := dir + "/" + filepath.Base(p)
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("escu: checkout: %w", err)
 		}
-		var m MacroFile
-		if err := decodeOne(data, &m); err != nil {
+		var v T
+		if err := decodeOne(data, &v); err != nil {
 			return fmt.Errorf("escu: checkout: %s: %w", rel, err)
 		}
+		if err := f(rel, &v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Checkout) loadMacros() error {
+	return eachYAML(c, "macros", func(rel string, m *MacroFile) error {
 		if m.Name == "" {
 			return fmt.Errorf("escu: checkout: %s: macro without a name", rel)
 		}
@@ -211,26 +222,12 @@ func (c *Checkout) loadMacros() error {
 			return fmt.Errorf("escu: checkout: %s: macro %s already defined in %s", rel, stanza, prev.Where)
 		}
 		c.Macros[stanza] = splunkconf.Macro{Args: m.Arguments, Definition: m.Definition, Where: rel}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (c *Checkout) loadLookups() error {
-	paths, err := filepath.Glob(filepath.Join(c.Dir, "lookups", "*.yml"))
-	if err != nil {
-		return fmt.Errorf("escu: checkout %s: %w", c.Dir, err)
-	}
-	slices.Sort(paths)
-	for _, p := range paths {
-		rel := "lookups/" + filepath.Base(p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("escu: checkout: %w", err)
-		}
-		var l LookupTable
-		if err := decodeOne(data, &l); err != nil {
-			return fmt.Errorf("escu: checkout: %s: %w", rel, err)
-		}
+	return eachYAML(c, "lookups", func(rel string, l *LookupTable) error {
 		if l.Name == "" {
 			return fmt.Errorf("escu: checkout: %s: lookup without a name", rel)
 		}
@@ -245,9 +242,9 @@ func (c *Checkout) loadLookups() error {
 		if _, dup := c.Lookups[l.Name]; dup {
 			return fmt.Errorf("escu: checkout: %s: lookup %q defined twice", rel, l.Name)
 		}
-		c.Lookups[l.Name] = &l
-	}
-	return nil
+		c.Lookups[l.Name] = l
+		return nil
+	})
 }
 
 func (l *LookupTable) readCSV(path string) error {

@@ -172,12 +172,17 @@ type callExpr struct {
 func (e litExpr) eval(Row) (value, error)     { return e.v, nil }
 func (e fieldExpr) eval(r Row) (value, error) { return fieldV(r[e.name]), nil }
 
-func (e notExpr) eval(r Row) (value, error) {
-	v, err := e.x.eval(r)
+// evalTruth evaluates x and gives its truth value as truth does.
+func evalTruth(x expr, r Row) (int, error) {
+	v, err := x.eval(r)
 	if err != nil {
-		return null, err
+		return 0, err
 	}
-	t, err := truth(v)
+	return truth(v)
+}
+
+func (e notExpr) eval(r Row) (value, error) {
+	t, err := evalTruth(e.x, r)
 	if err != nil {
 		return null, err
 	}
@@ -188,19 +193,11 @@ func (e notExpr) eval(r Row) (value, error) {
 }
 
 func (e logicExpr) eval(r Row) (value, error) {
-	lv, err := e.l.eval(r)
+	a, err := evalTruth(e.l, r)
 	if err != nil {
 		return null, err
 	}
-	a, err := truth(lv)
-	if err != nil {
-		return null, err
-	}
-	rv, err := e.r.eval(r)
-	if err != nil {
-		return null, err
-	}
-	b, err := truth(rv)
+	b, err := evalTruth(e.r, r)
 	if err != nil {
 		return null, err
 	}
