@@ -17,10 +17,11 @@
 // The tables work on ASCII values, where ASCII case folding is the filter's case folding. A value with a
 // non-ASCII byte (where simple Unicode folding, such as the Kelvin sign for k, can matter) is matched by the
 // engine's pattern matcher for every comparison, and makes every detection indexed on its field a candidate.
-// A detection whose filter has a shape this package does not know is a candidate for every record. Whatever
-// the pre-test decides, a record reaches a detection's aggregator only through engine.Aggregator.Add, which
-// evaluates the detection's filter again: the pre-test can only skip records, and it skips only records that
-// do not match. Skipped records are counted in Stats.Records when the runner is flushed.
+// A detection whose filter has a shape this package does not know is a candidate for every record, and its
+// records go through engine.Aggregator.Add, which evaluates the filter: the pre-test can only skip records, and
+// it skips only records that do not match. A detection whose whole filter the set translated is evaluated by
+// the runner exactly as the engine evaluates it, so a matching record goes to engine.Aggregator.AddMatched
+// without a second evaluation. Skipped records are counted in Stats.Records when the runner is flushed.
 package detectset
 
 import (
