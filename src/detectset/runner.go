@@ -1,6 +1,7 @@
 package detectset
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"regasmdetect/src/engine"
@@ -277,6 +278,13 @@ func anyMatch(p *engine.Pattern, vals [][]byte) bool {
 }
 
 func isASCIIBytes(b []byte) bool {
+	// Eight bytes at a time: a byte >= 0x80 has its high bit set.
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return false
