@@ -1,7 +1,6 @@
 package detectset
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"regasmdetect/src/engine"
@@ -172,7 +171,7 @@ func (r *Runner) prepare(sl int, rec *Record) bool {
 	r.prepared[sl] = r.seq
 	vals := rec.vals[sl]
 	for _, v := range vals {
-		if !isASCIIBytes(v) {
+		if !engine.IsASCII(v) {
 			r.ascii[sl] = false
 			return false
 		}
@@ -275,22 +274,6 @@ func anyMatch(p *engine.Pattern, vals [][]byte) bool {
 		}
 	}
 	return false
-}
-
-func isASCIIBytes(b []byte) bool {
-	// Eight bytes at a time: a byte >= 0x80 has its high bit set.
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 func appendLower(dst, v []byte) []byte {

@@ -11,3 +11,7 @@ func CompilePattern(v string) Pattern { return Pattern{compilePattern(v)} }
 // Match reports whether v matches, as the filter's field=value does for one value. An empty v never matches.
 // It allocates nothing.
 func (p *Pattern) Match(v []byte) bool { return p.p.match(v) }
+
+// IsASCII reports whether b holds only ASCII bytes, the condition under which the patterns' fast byte-wise
+// case folding applies.
+func IsASCII(b []byte) bool { return isASCII(b) }
