@@ -237,15 +237,16 @@ func buildKind(p string) string {
 }
 
 // leanForbidden are function-name prefixes the app's build must not contain: Go keeps every function's name in
-// its pclntab even in a stripped binary, each after a NUL byte.
+// its pclntab even in a stripped binary, each after a NUL byte. Its detections are Go values, so it decodes no
+// YAML (gopkg.in/yaml.v3, escuyaml) and reads no checkout (catalog, bundle) when it starts.
 var leanForbidden = []string{
 	"net.", "net/http.", "crypto/tls.", "os/exec.", "github.com/", "golang.org/x/net", "golang.org/x/term", "golang.org/x/crypto", "www.velocidex.com/",
+	"gopkg.in/yaml", "regasmdetect/src/escu/escuyaml.", "regasmdetect/src/catalog.", "regasmdetect/src/builtin/bundle.",
 	"regasmdetect/src/scan.", "regasmdetect/src/sysmon.", "regasmdetect/src/export",
 }
 
-// leanModules are the modules the app's build may link: the ESCU detection YAML, and the system calls that size
-// the standard-input pipe.
-var leanModules = map[string]bool{"gopkg.in/yaml.v3": true, "golang.org/x/sys": true}
+// leanModules are the modules the app's build may link: the system calls that size the standard-input pipe.
+var leanModules = map[string]bool{"golang.org/x/sys": true}
 
 // checkLean checks a build of the search command: the app's main package, no module but leanModules, none of the forbidden packages' functions. (With -trimpath the build info does not record
 // -ldflags; the version is checked by running the host's build.)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"regasmdetect/src/builtin"
+	"regasmdetect/src/builtin/bundle"
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/cim"
 	"regasmdetect/src/internal/shared"
@@ -29,27 +30,41 @@ var logs = []string{
 	"data/sysmon/omerbenamram-evtx/sysmon.jsonl",
 }
 
-// TestBundleRoundTrip: a bundle of every runnable detection of the snapshot decodes to the same searches.
+// TestBundleRoundTrip: a bundle of every runnable detection of the snapshot compiles, sorted by stem, with the
+// checkout's searches, and its Go source is written.
 func TestBundleRoundTrip(t *testing.T) {
 	cat, err := catalog.Load(shared.Path(t, "data/escu/security_content"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := builtin.Make(cat, nil)
+	b, err := bundle.Make(cat, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Detections) != len(cat.Runnable()) {
 		t.Fatalf("bundle has %d detections, %d run", len(b.Detections), len(cat.Runnable()))
 	}
-	src, err := b.GoSource()
+	src, err := bundle.GoSource(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(src, []byte("// Code generated")) {
 		t.Fatalf("generated file starts %q", src[:40])
 	}
-	if _, err := builtin.Make(cat, []string{"detect_regasm_with_no_command_line_arguments_x"}); err == nil {
+	ds, err := b.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ds {
+		e := cat.Entry(d.Stem)
+		if i > 0 && ds[i-1].Stem >= d.Stem {
+			t.Errorf("%s after %s", d.Stem, ds[i-1].Stem)
+		}
+		if e == nil || d.Search != e.Search || d.Source.Source != "builtin:"+e.Detection.Source || d.Source.Name != e.Detection.Name {
+			t.Errorf("%s: the bundle's detection differs from the checkout's", d.Stem)
+		}
+	}
+	if _, err := bundle.Make(cat, []string{"detect_regasm_with_no_command_line_arguments_x"}); err == nil {
 		t.Error("an unknown stem was accepted")
 	}
 }
@@ -68,7 +83,7 @@ func TestScanCommandParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := builtin.Make(cat, nil)
+	b, err := bundle.Make(cat, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +92,7 @@ func TestScanCommandParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ov, err := b.Overlay(tmp, pkgDir)
+	ov, err := bundle.Overlay(b, tmp, pkgDir)
 	if err != nil {
 		t.Fatal(err)
 	}

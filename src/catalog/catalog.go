@@ -3,15 +3,13 @@
 package catalog
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
-	"regasmdetect/src/spl"
+	"regasmdetect/src/escu/escuyaml"
 )
 
 // Entry is one Endpoint.Processes tstats detection of a checkout and its status.
@@ -50,7 +48,7 @@ type Catalog struct {
 
 // Load reads the checkout at dir and compiles its Endpoint.Processes tstats detections.
 func Load(dir string) (*Catalog, error) {
-	c, err := escu.LoadCheckout(dir)
+	c, err := escuyaml.LoadCheckout(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +59,7 @@ func Load(dir string) (*Catalog, error) {
 // Checkout.Expand and compiled with engine.CompileSearch, lookups resolved from the checkout's CSV files.
 func FromCheckout(c *escu.Checkout) *Catalog {
 	cat := &Catalog{Checkout: c}
-	env := engine.Env{Lookups: Lookups(c)}
+	env := engine.Env{Lookups: engine.CheckoutLookups(c)}
 	for _, d := range c.EndpointProcesses() {
 		e := Entry{Detection: d, Stem: d.FileStem()}
 		s, err := c.Expand(d.Search, e.Stem)
@@ -151,44 +149,4 @@ func Cause(err error) string {
 	msg = reQuoted.ReplaceAllString(msg, "…")
 	msg = reNums.ReplaceAllString(msg, "N")
 	return strings.TrimSpace(msg)
-}
-
-// lookupSource adapts a checkout's CSV lookups to spl.LookupSource.
-type lookupSource struct{ c *escu.Checkout }
-
-// Lookups returns the checkout's CSV lookups as an spl.LookupSource. Match types other than WILDCARD are
-// refused when a search uses the lookup.
-func Lookups(c *escu.Checkout) spl.LookupSource { return lookupSource{c} }
-
-func (s lookupSource) LookupTable(name string) (*spl.LookupTable, error) {
-	l, err := s.c.CSVLookup(name)
-	if err != nil {
-		return nil, err
-	}
-	if other := l.OtherMatchTypes(); len(other) > 0 {
-		return nil, fmt.Errorf("lookup %q: unsupported match_type %s", name, strings.Join(other, ","))
-	}
-	t := &spl.LookupTable{Name: l.Name, Header: l.Header, Rows: l.Rows, CaseSensitive: l.CaseSensitive(),
-		Wildcard: map[string]bool{}, MaxMatches: 100}
-	for _, f := range l.WildcardFields() {
-		t.Wildcard[f] = true
-	}
-	if v := strings.TrimSpace(l.MinMatches); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("lookup %q: min_matches %q is not a count", name, v)
-		}
-		t.MinMatches = n
-	}
-	if v := strings.TrimSpace(l.MaxMatches); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("lookup %q: max_matches %q is not 1-1000", name, v)
-		}
-		t.MaxMatches = n
-	}
-	if l.DefaultMatch != "" {
-		t.DefaultMatch, t.HasDefault = l.DefaultMatch, true
-	}
-	return t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"regasmdetect/src/escu"
+	"regasmdetect/src/escu/escuyaml"
 	"regasmdetect/src/internal/shared"
 )
 
@@ -248,7 +249,7 @@ func loadShared(t testing.TB, rel string) *escu.Detection {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := escu.Parse(data, rel)
+	d, err := escuyaml.Parse(data, rel)
 	if err != nil {
 		t.Fatal(err)
 	}

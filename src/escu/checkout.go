@@ -1,28 +1,20 @@
 package escu
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
+	"sync"
 
 	"regasmdetect/src/splunkconf"
 )
 
 // Checkout is the content of a splunk/security_content checkout: detections/**/*.yml, macros/*.yml and
-// lookups/*.yml with their CSV files. It is read once by LoadCheckout and is immutable afterwards, so it is safe
+// lookups/*.yml with their CSV files. It is read once by escuyaml.LoadCheckout and is immutable afterwards, so it is safe
 // to share between goroutines.
 type Checkout struct {
-	// Dir is the checkout's root directory as given to LoadCheckout.
+	// Dir is the checkout's root directory as given to escuyaml.LoadCheckout.
 	Dir string
 	// Detections are the detection files that parsed, sorted by file stem.
 	Detections []*Detection
@@ -43,14 +35,6 @@ type FileError struct {
 }
 
 func (e FileError) Error() string { return e.Path + ": " + e.Err.Error() }
-
-// MacroFile is the YAML of an ESCU macro file (macros/<name>.yml).
-type MacroFile struct {
-	Name        string   `yaml:"name"`
-	Definition  string   `yaml:"definition"`
-	Arguments   []string `yaml:"arguments"`
-	Description string   `yaml:"description"`
-}
 
 // LookupTable is an ESCU lookup file (lookups/<name>.yml) and, for a CSV lookup, its table.
 type LookupTable struct {
@@ -118,163 +102,19 @@ var cimMacros = map[string]splunkconf.Macro{
 // not define one.
 const DefaultFilter = "search *"
 
-// LoadCheckout reads a security_content checkout. A missing detections/ or macros/ directory, an unreadable or
-// malformed macro or lookup file, a lookup CSV that is not rectangular, or two definitions of one macro are
-// errors. A detection file that does not parse is not: it is listed in Broken, so one bad file does not hide
-// the others.
-func LoadCheckout(dir string) (*Checkout, error) {
-	c := &Checkout{Dir: dir, Macros: map[string]splunkconf.Macro{}, Lookups: map[string]*LookupTable{}, byStem: map[string]*Detection{}}
-	for _, sub := range []string{"detections", "macros"} {
-		if st, err := os.Stat(filepath.Join(dir, sub)); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("escu: checkout %s: no %s/ directory", dir, sub)
-		}
+// AddDetection adds d, read from the checkout file whose stem is fileStem, to Detections (the caller sorts them by
+// FileStem when done). A file stem already taken is an error naming the detection that has it. A loader
+// (escuyaml.LoadCheckout) calls it while it builds the checkout; a loaded checkout is not modified.
+func (c *Checkout) AddDetection(d *Detection, fileStem string) error {
+	if prev, dup := c.byStem[fileStem]; dup {
+		return fmt.Errorf("file stem %q also used by %s", fileStem, prev.Source)
 	}
-	if err := c.loadDetections(); err != nil {
-		return nil, err
+	if c.byStem == nil {
+		c.byStem = map[string]*Detection{}
 	}
-	if err := c.loadMacros(); err != nil {
-		return nil, err
-	}
-	if err := c.loadLookups(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func (c *Checkout) loadDetections() error {
-	root := filepath.Join(c.Dir, "detections")
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yml") {
-			return nil
-		}
-		rel, _ := filepath.Rel(c.Dir, p)
-		rel = filepath.ToSlash(rel)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		d, err := Parse(data, rel)
-		if err != nil {
-			c.Broken = append(c.Broken, FileError{Path: rel, Err: err})
-			return nil
-		}
-		st := strings.TrimSuffix(e.Name(), ".yml")
-		if prev, dup := c.byStem[st]; dup {
-			c.Broken = append(c.Broken, FileError{Path: rel, Err: fmt.Errorf("file stem %q also used by %s", st, prev.Source)})
-			return nil
-		}
-		c.byStem[st] = d
-		d.fileStem = st
-		c.Detections = append(c.Detections, d)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("escu: checkout %s: %w", c.Dir, err)
-	}
-	slices.SortFunc(c.Detections, func(a, b *Detection) int { return strings.Compare(a.FileStem(), b.FileStem()) })
-	slices.SortFunc(c.Broken, func(a, b FileError) int { return strings.Compare(a.Path, b.Path) })
-	return nil
-}
-
-// eachYAML decodes every DIR/*.yml file of the checkout, in name order, into a fresh T and calls f with it and
-// its path relative to the checkout ("macros/x.yml").
-func eachYAML[T any](c *Checkout, dir string, f func(rel string, v *T) error) error {
-	paths, err := filepath.Glob(filepath.Join(c.Dir, dir, "*.yml"))
-	if err != nil {
-		return fmt.Errorf("escu: checkout %s: %w", c.Dir, err)
-	}
-	slices.Sort(paths)
-	for _, p := range paths {
-		rel := dir + "/" + filepath.Base(p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("escu: checkout: %w", err)
-		}
-		var v T
-		if err := decodeOne(data, &v); err != nil {
-			return fmt.Errorf("escu: checkout: %s: %w", rel, err)
-		}
-		if err := f(rel, &v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *Checkout) loadMacros() error {
-	return eachYAML(c, "macros", func(rel string, m *MacroFile) error {
-		if m.Name == "" {
-			return fmt.Errorf("escu: checkout: %s: macro without a name", rel)
-		}
-		stanza := m.Name
-		if len(m.Arguments) > 0 {
-			stanza += "(" + strconv.Itoa(len(m.Arguments)) + ")"
-		}
-		for _, a := range m.Arguments {
-			if a == "" || strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
-				return fmt.Errorf("escu: checkout: %s: invalid argument name %q (letters, digits, '_' and '-' only)", rel, a)
-			}
-		}
-		if prev, dup := c.Macros[stanza]; dup {
-			return fmt.Errorf("escu: checkout: %s: macro %s already defined in %s", rel, stanza, prev.Where)
-		}
-		c.Macros[stanza] = splunkconf.Macro{Args: m.Arguments, Definition: m.Definition, Where: rel}
-		return nil
-	})
-}
-
-func (c *Checkout) loadLookups() error {
-	return eachYAML(c, "lookups", func(rel string, l *LookupTable) error {
-		if l.Name == "" {
-			return fmt.Errorf("escu: checkout: %s: lookup without a name", rel)
-		}
-		if strings.HasSuffix(strings.ToLower(l.Filename), ".csv") {
-			if strings.ContainsAny(l.Filename, `/\`) {
-				return fmt.Errorf("escu: checkout: %s: filename %q is not a plain file name", rel, l.Filename)
-			}
-			if err := l.readCSV(filepath.Join(c.Dir, "lookups", l.Filename)); err != nil {
-				return fmt.Errorf("escu: checkout: %s: %w", rel, err)
-			}
-		}
-		if _, dup := c.Lookups[l.Name]; dup {
-			return fmt.Errorf("escu: checkout: %s: lookup %q defined twice", rel, l.Name)
-		}
-		c.Lookups[l.Name] = l
-		return nil
-	})
-}
-
-func (l *LookupTable) readCSV(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = 0
-	recs, err := r.ReadAll()
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	if len(recs) == 0 {
-		return fmt.Errorf("%s: no header line", filepath.Base(path))
-	}
-	l.Header, l.Rows = recs[0], recs[1:]
-	return nil
-}
-
-func decodeOne(data []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return fmt.Errorf("line %d: more than one YAML document", extra.Line)
-	}
+	c.byStem[fileStem] = d
+	d.fileStem = fileStem
+	c.Detections = append(c.Detections, d)
 	return nil
 }
 
@@ -351,12 +191,15 @@ var builtinCheckout = &Checkout{Dir: "(built-in macros)", Macros: map[string]spl
 	"security_content_ctime(1)":      {Args: []string{"field"}, Definition: `convert timeformat="%Y-%m-%dT%H:%M:%S" ctime($field$)`, Where: "built-in security_content_ctime(1)"},
 }}
 
-var tstatsFrom = regexp.MustCompile(`(?is)^\s*\|\s*tstats\b.*?\bfrom\s+datamodel\s*=\s*"?([A-Za-z0-9_.]+)"?`)
+// tstatsFrom is compiled on first use: the search command's build never calls Datamodel.
+var tstatsFrom = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?is)^\s*\|\s*tstats\b.*?\bfrom\s+datamodel\s*=\s*"?([A-Za-z0-9_.]+)"?`)
+})
 
 // Datamodel returns the data model and dataset a search starting with "| tstats" reads ("Endpoint.Processes"),
 // from its first "from datamodel=", or "" when the search is not a tstats search.
 func Datamodel(search string) string {
-	m := tstatsFrom.FindStringSubmatch(search)
+	m := tstatsFrom().FindStringSubmatch(search)
 	if m == nil {
 		return ""
 	}

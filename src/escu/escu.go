@@ -4,15 +4,15 @@
 // The model decodes every shape the project meets: version 1 (2021, tag-based fields), versions 2-6
 // (2023-2024, tag-based risk-based alerting, drilldowns, inline tests) and version 10 (2025, an rba block).
 // Keys the model does not name are tolerated and ignored, since ESCU added and dropped many over the years.
+//
+// The package decodes no YAML itself: package escuyaml reads detection files and checkouts into this model,
+// and the embedded detections are Go values that escuyaml generated from src/escu/detections/*.yml
+// (detections_generated.go), so that the search command starts without a YAML decoder.
 package escu
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Default is the file stem of the default detection.
@@ -113,39 +113,6 @@ type AttackData struct {
 	Data       string `yaml:"data"`
 	Source     string `yaml:"source"`
 	Sourcetype string `yaml:"sourcetype"`
-}
-
-// Parse decodes one detection file. source names the input in errors ("escu: <source>: yaml: line 3: ...").
-// A document without a name or without a search (a story, a macro) is not a detection and is an error.
-func Parse(data []byte, source string) (*Detection, error) {
-	var d Detection
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("escu: %s: %w", source, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("escu: %s: line %d: more than one YAML document", source, extra.Line)
-	}
-	if strings.TrimSpace(d.Name) == "" {
-		return nil, fmt.Errorf("escu: %s: not a detection: no name", source)
-	}
-	if strings.TrimSpace(d.Search) == "" {
-		return nil, fmt.Errorf("escu: %s: not a detection: %q has no search", source, d.Name)
-	}
-	if d.RBA != nil {
-		for i, ro := range d.RBA.RiskObjects {
-			if ro.Field == "" || ro.Score < 0 || ro.Score > 100 {
-				return nil, fmt.Errorf("escu: %s: rba.risk_objects[%d]: field %q, score %d: want a field and a score 0-100",
-					source, i, ro.Field, ro.Score)
-			}
-		}
-	}
-	if d.Tags.RiskScore < 0 || d.Tags.RiskScore > 100 {
-		return nil, fmt.Errorf("escu: %s: tags.risk_score %d out of range 0-100", source, d.Tags.RiskScore)
-	}
-	d.Source = source
-	return &d, nil
 }
 
 // Stem returns the file stem ESCU derives from the name: lower-cased, with spaces, '-', '.' and '/' replaced

@@ -9,6 +9,7 @@ import (
 
 	"regasmdetect/src/engine"
 	"regasmdetect/src/escu"
+	"regasmdetect/src/escu/escuyaml"
 	"regasmdetect/src/internal/shared"
 	"regasmdetect/src/tstats"
 )
@@ -19,7 +20,7 @@ func sharedSearch(t *testing.T, rel string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := escu.Parse(data, rel)
+	d, err := escuyaml.Parse(data, rel)
 	if err != nil {
 		t.Fatal(err)
 	}

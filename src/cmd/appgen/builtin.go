@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"regasmdetect/src/builtin"
+	"regasmdetect/src/builtin/bundle"
 	"regasmdetect/src/catalog"
 	"regasmdetect/src/splunkconf"
 )
@@ -26,7 +26,7 @@ func builtinSearches(dir, list string) ([]*splunkconf.Stanza, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := builtin.Make(cat, splitList(list))
+	b, err := bundle.Make(cat, splitList(list))
 	if err != nil {
 		return nil, err
 	}

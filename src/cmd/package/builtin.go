@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"regasmdetect/src/builtin"
+	"regasmdetect/src/builtin/bundle"
 	"regasmdetect/src/catalog"
 )
 
@@ -35,7 +35,7 @@ func withBuiltins(ctx context.Context, o Options, root, tmp string, files []entr
 			stems = append(stems, s)
 		}
 	}
-	b, err := builtin.Make(cat, stems)
+	b, err := bundle.Make(cat, stems)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func withBuiltins(ctx context.Context, o Options, root, tmp string, files []entr
 	if err != nil {
 		return nil, err
 	}
-	overlay, err := b.Overlay(tmp, filepath.Join(absRoot, "src", "builtin"))
+	overlay, err := bundle.Overlay(b, tmp, filepath.Join(absRoot, "src", "builtin"))
 	if err != nil {
 		return nil, err
 	}

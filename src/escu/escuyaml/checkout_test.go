@@ -1,4 +1,4 @@
-package escu
+package escuyaml
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"regasmdetect/src/escu"
 	"regasmdetect/src/internal/shared"
 )
 
@@ -72,7 +73,7 @@ func TestCheckout(t *testing.T) {
 	if d, err := c.Detection("Detect X"); err != nil || d != eps[0] {
 		t.Errorf("Detection by display name: %v", err)
 	}
-	if _, err := c.Detection("nope"); !errors.Is(err, ErrUnknown) {
+	if _, err := c.Detection("nope"); !errors.Is(err, escu.ErrUnknown) {
 		t.Errorf("unknown detection: %v", err)
 	}
 	l, err := c.CSVLookup("tools")
@@ -116,23 +117,6 @@ func TestCheckoutErrors(t *testing.T) {
 	}
 }
 
-func TestExpandBuiltin(t *testing.T) {
-	d, err := Lookup(Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := ExpandBuiltin(d.Search, d.Stem())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`| tstats summariesonly="false" allow_old_summaries="true" fillnull_value="null" count`,
-		`| rename "Processes.*" as * | convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime) | convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(lastTime) | search *`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("expanded seed lacks %q:\n%s", want, got)
-		}
-	}
-}
-
 // TestSharedCheckoutMacros expands every Endpoint.Processes tstats detection of the snapshot: the checkout's
 // macros, the CIM ones and the default filter macros define every call.
 func TestSharedCheckoutMacros(t *testing.T) {
@@ -147,5 +131,25 @@ func TestSharedCheckoutMacros(t *testing.T) {
 		if _, err := c.Expand(d.Search, d.FileStem()); err != nil {
 			t.Errorf("%s: %v", d.FileStem(), err)
 		}
+	}
+}
+
+// TestCheckoutDuplicateStem: a second file with the same stem in another folder is listed as broken, naming the
+// first, and the first stays the detection of that stem.
+func TestCheckoutDuplicateStem(t *testing.T) {
+	dir := writeCheckout(t, map[string]string{
+		"detections/endpoint/detect_x.yml": detYAML,
+		"detections/web/detect_x.yml":      "name: Detect X Again\nsearch: '| tstats count from datamodel=Web'\n",
+	})
+	c, err := LoadCheckout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Detections) != 1 || len(c.Broken) != 1 || c.Broken[0].Path != "detections/web/detect_x.yml" ||
+		!strings.Contains(c.Broken[0].Err.Error(), `file stem "detect_x" also used by detections/endpoint/detect_x.yml`) {
+		t.Fatalf("detections %d, broken %v", len(c.Detections), c.Broken)
+	}
+	if d, err := c.Detection("detect_x"); err != nil || d.Name != "Detect X" || d.FileStem() != "detect_x" {
+		t.Errorf("Detection(detect_x) = %v, %v", d, err)
 	}
 }
