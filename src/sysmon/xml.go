@@ -25,6 +25,9 @@ type xmlReader struct {
 	inEvent bool
 	stray   bool // inside text outside any event, already reported
 	done    bool
+	// general reads every event the general way (frame, copy, parse), without parseInLine: the reference
+	// the one-line path is tested against.
+	general bool
 }
 
 // NewXMLReader returns a Reader of Windows event XML from r; source names r in errors and records.
@@ -135,10 +138,20 @@ func (x *xmlReader) Next(p *cim.Process) error {
 				return x.strayErr(x.lr.line, fmt.Errorf("text outside an <Event> element: %q", clip(trimSpace(rest[:i]))))
 			}
 			x.stray = false
-			x.inEvent, x.start = true, x.lr.line
-			x.pending = x.pending[:0]
 			x.pos += i
 			rest = x.line[x.pos:]
+			if len(rest) <= MaxLine && !x.general {
+				// The common case, an event on one line, parsed in place.
+				if n, ok := x.parseInLine(rest); ok {
+					x.pos += n
+					if x.take(p, x.lr.line) {
+						return nil
+					}
+					continue
+				}
+			}
+			x.inEvent, x.start = true, x.lr.line
+			x.pending = x.pending[:0]
 			// Keep "<Event" itself out of the next start search.
 			x.pending = append(x.pending, rest[:len(eventStart)]...)
 			x.pos += len(eventStart)
@@ -171,15 +184,40 @@ func (x *xmlReader) Next(p *cim.Process) error {
 			x.stats.Errors++
 			return &RecordError{Source: x.source, Record: x.start, Err: err}
 		}
-		if !x.ev.isProcessCreation() {
-			x.stats.Other++
-			continue
+		if x.take(p, x.start) {
+			return nil
 		}
-		Map(x.ev, p)
-		p.Source, p.Record = x.source, x.start
-		x.stats.ProcessCreations++
-		return nil
 	}
+}
+
+// take maps the event just parsed into p when it is a process creation (reporting true) and counts it.
+func (x *xmlReader) take(p *cim.Process, line int64) bool {
+	if !x.ev.isProcessCreation() {
+		x.stats.Other++
+		return false
+	}
+	Map(x.ev, p)
+	p.Source, p.Record = x.source, line
+	x.stats.ProcessCreations++
+	return true
+}
+
+// parseInLine parses the event at the start of b (which starts with "<Event"), when the event is plain: it
+// ends on this line and holds only elements, attributes and text (no comment, CDATA, processing instruction or
+// declaration, no other <Event> start tag, and its end tag is exactly "</Event>"), and it is well-formed. Then
+// every '<' in it opens a tag the parser reads, so the first "</Event>" in b is the event's end tag and no
+// "<Event" comes before it: the event is the one Next would have framed, and parseXMLEvent would have read it
+// the same. It returns the length of the event and true, with the event counted and its fields in x.ev; any
+// other event gives false, and Next frames and parses it the general way, with the same errors as before.
+func (x *xmlReader) parseInLine(b []byte) (int, bool) {
+	x.ev.reset()
+	st := xmlState{b: b, ev: x.ev, target: sNone, plain: true}
+	n, err := st.parse()
+	if err != nil {
+		return 0, false
+	}
+	x.stats.Events++
+	return n, true
 }
 
 // clip shortens b for a message.
@@ -202,7 +240,13 @@ type xmlState struct {
 	// where we are: element path kinds
 	inSystem, inEventData bool
 	target                slot // slot receiving text, or sNone
+	// plain is the one-line mode of parseInLine: parse stops after the root's end tag and fails with
+	// errNotPlain at what a plain event does not hold.
+	plain bool
 }
+
+// errNotPlain stops the one-line mode: the event is read the general way.
+var errNotPlain = errors.New("not a plain one-line event")
 
 func xmlErr(b []byte, i int, format string, args ...any) error {
 	return fmt.Errorf("XML at byte %d: %s", i, fmt.Sprintf(format, args...))
@@ -211,6 +255,13 @@ func xmlErr(b []byte, i int, format string, args ...any) error {
 // parseXMLEvent parses one <Event> element and stores the kept fields in ev.
 func parseXMLEvent(b []byte, ev *event) error {
 	st := xmlState{b: b, ev: ev, target: sNone}
+	_, err := st.parse()
+	return err
+}
+
+// parse walks st.b from its start. In plain mode it returns after the root's end tag, with the bytes read.
+func (st *xmlState) parse() (int, error) {
+	b, ev := st.b, st.ev
 	i := 0
 	seenRoot := false
 	for i < len(b) {
@@ -222,107 +273,130 @@ func parseXMLEvent(b []byte, ev *event) error {
 			}
 			if st.depth == 0 {
 				if len(trimSpace(b[i:i+j])) != 0 {
-					return xmlErr(b, i, "text after the root element")
+					return 0, xmlErr(b, i, "text after the root element")
 				}
 			} else if st.target >= 0 {
 				if err := unescape(&ev.buf, b[i:i+j]); err != nil {
-					return xmlErr(b, i, "%v", err)
+					return 0, xmlErr(b, i, "%v", err)
 				}
 			} else if err := unescape(nil, b[i:i+j]); err != nil {
-				return xmlErr(b, i, "%v", err)
+				return 0, xmlErr(b, i, "%v", err)
 			}
 			i += j
 			continue
 		}
+		var kind byte
+		if i+1 < len(b) {
+			kind = b[i+1]
+		}
 		switch {
-		case bytes.HasPrefix(b[i:], []byte("<!--")):
+		case kind == '/':
+			n, err := st.endTag(i)
+			if err != nil {
+				return 0, err
+			}
+			i = n
+			if st.plain && st.depth == 0 {
+				return i, nil
+			}
+		case (kind == '!' || kind == '?') && st.plain:
+			return 0, errNotPlain
+		case kind == '!' && bytes.HasPrefix(b[i:], []byte("<!--")):
 			j := bytes.Index(b[i+4:], []byte("-->"))
 			if j < 0 {
-				return xmlErr(b, i, "unterminated comment")
+				return 0, xmlErr(b, i, "unterminated comment")
 			}
 			i += 4 + j + 3
-		case bytes.HasPrefix(b[i:], []byte("<![CDATA[")):
+		case kind == '!' && bytes.HasPrefix(b[i:], []byte("<![CDATA[")):
 			j := bytes.Index(b[i+9:], []byte("]]>"))
 			if j < 0 {
-				return xmlErr(b, i, "unterminated CDATA section")
+				return 0, xmlErr(b, i, "unterminated CDATA section")
 			}
 			if st.depth == 0 {
-				return xmlErr(b, i, "CDATA outside the root element")
+				return 0, xmlErr(b, i, "CDATA outside the root element")
 			}
 			if st.target >= 0 {
 				ev.buf = append(ev.buf, b[i+9:i+9+j]...)
 			}
 			i += 9 + j + 3
-		case bytes.HasPrefix(b[i:], []byte("<?")):
+		case kind == '?':
 			j := bytes.Index(b[i+2:], []byte("?>"))
 			if j < 0 {
-				return xmlErr(b, i, "unterminated processing instruction")
+				return 0, xmlErr(b, i, "unterminated processing instruction")
 			}
 			i += 2 + j + 2
-		case bytes.HasPrefix(b[i:], []byte("<!")):
+		case kind == '!':
 			j := bytes.IndexByte(b[i:], '>')
 			if j < 0 {
-				return xmlErr(b, i, "unterminated declaration")
+				return 0, xmlErr(b, i, "unterminated declaration")
 			}
 			i += j + 1
-		case bytes.HasPrefix(b[i:], []byte("</")):
-			n, err := st.endTag(i)
-			if err != nil {
-				return err
-			}
-			i = n
 		default:
 			if st.depth == 0 && seenRoot {
-				return xmlErr(b, i, "a second root element")
+				return 0, xmlErr(b, i, "a second root element")
 			}
 			seenRoot = true
 			n, err := st.startTag(i)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			i = n
 		}
 	}
+	if st.plain {
+		return 0, errNotPlain // the event goes on past this line
+	}
 	if !seenRoot {
-		return errors.New("XML: no element")
+		return 0, errors.New("XML: no element")
 	}
 	if st.depth != 0 {
-		return fmt.Errorf("XML: truncated: <%s> not closed", st.name(st.depth-1))
+		return 0, fmt.Errorf("XML: truncated: <%s> not closed", st.name(st.depth-1))
 	}
-	return nil
+	return i, nil
 }
 
 func (st *xmlState) name(d int) []byte { return st.b[st.names[d][0]:st.names[d][1]] }
 
-// localName drops a namespace prefix.
-func localName(n []byte) []byte {
-	if i := bytes.IndexByte(n, ':'); i >= 0 {
-		return n[i+1:]
+// nameBytes marks the bytes a name is made of: ASCII letters, digits, '_', '-', '.', ':' and every byte of a
+// multi-byte UTF-8 sequence.
+var nameBytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' ||
+			c == '.' || c == ':' || c >= 0x80
 	}
-	return n
-}
+	return t
+}()
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' ||
-		c == '.' || c == ':' || c >= 0x80
-}
-
-func (st *xmlState) readName(i int) (int, error) {
-	j := i
-	for j < len(st.b) && isNameByte(st.b[j]) {
+// readName reads the name at i and returns its end and where its local part starts (after the first ':').
+func (st *xmlState) readName(i int) (end, local int, err error) {
+	j, local := i, i
+	for j < len(st.b) && nameBytes[st.b[j]] {
+		if st.b[j] == ':' && local == i {
+			local = j + 1
+		}
 		j++
 	}
 	if j == i {
-		return i, xmlErr(st.b, i, "expected a name")
+		return i, i, xmlErr(st.b, i, "expected a name")
 	}
-	return j, nil
+	return j, local, nil
 }
 
 func (st *xmlState) endTag(i int) (int, error) {
 	b := st.b
-	j, err := st.readName(i + 2)
-	if err != nil {
-		return 0, err
+	// The name is most often the open element's: compare it, else read it.
+	j := -1
+	if st.depth > 0 {
+		open := st.name(st.depth - 1)
+		if e := i + 2 + len(open); e <= len(b) && string(b[i+2:e]) == string(open) && (e == len(b) || !nameBytes[b[e]]) {
+			j = e
+		}
+	}
+	if j < 0 {
+		var err error
+		if j, _, err = st.readName(i + 2); err != nil {
+			return 0, err
+		}
 	}
 	k := j
 	for k < len(b) && isSpace(b[k]) {
@@ -335,37 +409,53 @@ func (st *xmlState) endTag(i int) (int, error) {
 		return 0, xmlErr(b, i, "end tag </%s> without a start tag", b[i+2:j])
 	}
 	st.depth--
-	if !bytes.Equal(st.name(st.depth), b[i+2:j]) {
+	if string(st.name(st.depth)) != string(b[i+2:j]) {
 		return 0, xmlErr(b, i, "end tag </%s> closes <%s>", b[i+2:j], st.name(st.depth))
 	}
-	st.closed(localName(b[i+2 : j]))
+	if st.plain && st.depth == 0 && k != j {
+		return 0, errNotPlain // "</Event >": not the "</Event>" the framing looks for
+	}
+	st.closed(b[i+2 : j])
 	return k + 1, nil
 }
 
-// closed updates the context when an element ends.
+// closed updates the context when the element named name (with its prefix) ends.
 func (st *xmlState) closed(name []byte) {
 	if st.target >= 0 {
 		st.ev.end(st.target)
 		st.target = sNone
 	}
-	switch {
-	case st.depth == 1 && string(name) == "System":
-		st.inSystem = false
-	case st.depth == 1 && string(name) == "EventData":
-		st.inEventData = false
+	if st.depth == 1 {
+		switch string(localName(name)) {
+		case "System":
+			st.inSystem = false
+		case "EventData":
+			st.inEventData = false
+		}
 	}
+}
+
+// localName drops a namespace prefix.
+func localName(n []byte) []byte {
+	if i := bytes.IndexByte(n, ':'); i >= 0 {
+		return n[i+1:]
+	}
+	return n
 }
 
 func (st *xmlState) startTag(i int) (int, error) {
 	b := st.b
-	j, err := st.readName(i + 1)
+	j, local, err := st.readName(i + 1)
 	if err != nil {
 		return 0, err
 	}
 	if st.depth == maxDepth {
 		return 0, xmlErr(b, i, "elements nested deeper than %d", maxDepth)
 	}
-	name := localName(b[i+1 : j])
+	if st.plain && st.depth > 0 && string(b[i+1:j]) == "Event" {
+		return 0, errNotPlain // the framing takes it for the start of the next event
+	}
+	name := b[local:j]
 	if st.depth == 0 && string(name) != "Event" {
 		return 0, xmlErr(b, i, "root element <%s>, want <Event>", b[i+1:j])
 	}
@@ -409,11 +499,11 @@ func (st *xmlState) startTag(i int) (int, error) {
 		if k == start {
 			return 0, xmlErr(b, k, "expected white space before an attribute")
 		}
-		an, err := st.readName(k)
+		an, alocal, err := st.readName(k)
 		if err != nil {
 			return 0, err
 		}
-		attr := localName(b[k:an])
+		attr := b[alocal:an]
 		k = an
 		for k < len(b) && isSpace(b[k]) {
 			k++
@@ -479,7 +569,7 @@ func (st *xmlState) startTag(i int) (int, error) {
 	}
 	if selfClosing {
 		st.depth--
-		st.closed(name)
+		st.closed(b[i+1 : j])
 	}
 	return k + 1, nil
 }
