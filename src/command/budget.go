@@ -26,7 +26,7 @@ const maxMaxMemMB = 1 << 20
 // spill holds the sorted runs the reduce phase wrote to disk when its groups outgrew the budget. It is shared
 // by the session and the parallel reader's workers.
 type spill struct {
-	base string // the folder to make the spill folder in: the search's dispatch folder, else the temp folder
+	dispatchDir string // the search's dispatch folder (spillBase), looked at on the first spill
 
 	mu   sync.Mutex
 	dir  string   // made on the first spill
@@ -51,7 +51,7 @@ func (sp *spill) write(agg *engine.Aggregator) error {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.dir == "" {
-		dir, err := os.MkdirTemp(sp.base, "regasmdetect-spill-")
+		dir, err := os.MkdirTemp(spillBase(sp.dispatchDir), "regasmdetect-spill-")
 		if err != nil {
 			return fmt.Errorf("memory budget: cannot make a spill folder: %w", err)
 		}

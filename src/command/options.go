@@ -140,7 +140,12 @@ func (o *Options) Preop(sid string) string {
 	b.WriteString(" phase=map")
 	quoted := func(name, v string) {
 		b.WriteString(" " + name + "=\"")
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		for i := 0; i < len(v); i++ {
+			if v[i] == '\\' || v[i] == '"' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(v[i])
+		}
 		b.WriteString(`"`)
 	}
 	quoted("sid", sid)

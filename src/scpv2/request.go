@@ -125,8 +125,11 @@ func ParseRequest(meta []byte) (*Request, error) {
 		return nil, fmt.Errorf("scpv2: request metadata: expected a JSON object, found %s", quote(trimmed))
 	}
 	var w wireRequest
-	if err := json.Unmarshal(meta, &w); err != nil {
-		return nil, fmt.Errorf("scpv2: request metadata: %w", err)
+	if !decodeWire(meta, &w) { // wirejson.go: what splunkd sends, without reflection
+		w = wireRequest{}
+		if err := json.Unmarshal(meta, &w); err != nil {
+			return nil, fmt.Errorf("scpv2: request metadata: %w", err)
+		}
 	}
 	req := &Request{
 		Action:                      w.Action,

@@ -2,8 +2,6 @@ package scpv2
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,18 +30,14 @@ type Inspector struct {
 // Writer writes SCPv2 chunks: one chunk per call, flushed before the call returns.
 type Writer struct {
 	bw    *bufio.Writer
-	enc   *json.Encoder
-	meta  bytes.Buffer
+	meta  []byte
 	hdr   []byte
 	chunk int
 }
 
 // NewWriter returns a Writer writing chunks to w.
 func NewWriter(w io.Writer) *Writer {
-	wr := &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
-	wr.enc = json.NewEncoder(&wr.meta)
-	wr.enc.SetEscapeHTML(false)
-	return wr
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
 }
 
 // WriteReply encodes r as compact JSON (without HTML escaping) and writes it with body as one chunk.
@@ -81,16 +75,8 @@ func (w *Writer) encode(r *Reply) ([]byte, error) {
 	if r == nil {
 		return nil, errors.New("scpv2: write reply: nil reply")
 	}
-	rep := *r
-	if rep.Inspector != nil && len(rep.Inspector.Messages) == 0 {
-		rep.Inspector = nil
-	}
-	w.meta.Reset()
-	if err := w.enc.Encode(&rep); err != nil {
-		return nil, fmt.Errorf("scpv2: write reply chunk %d: encode metadata: %w", w.chunk+1, err)
-	}
-	meta := w.meta.Bytes()
-	return meta[:len(meta)-1], nil // Encode appends a newline
+	w.meta = appendReply(w.meta[:0], r) // wirejson.go
+	return w.meta, nil
 }
 
 func (w *Writer) writeHeader(meta []byte, bodyLen int64) {
