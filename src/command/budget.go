@@ -46,25 +46,17 @@ func spillBase(dispatchDir string) string {
 	return os.TempDir()
 }
 
-// write writes agg's groups as one sorted run and drops them from memory.
+// write writes agg's groups as one sorted run and drops them from memory. Workers write their runs at the same
+// time: the lock is held only to name the file.
 func (sp *spill) write(agg *engine.Aggregator) error {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.dir == "" {
-		dir, err := os.MkdirTemp(spillBase(sp.dispatchDir), "regasmdetect-spill-")
-		if err != nil {
-			return fmt.Errorf("memory budget: cannot make a spill folder: %w", err)
-		}
-		sp.dir = dir
+	path, err := sp.newRun(agg.Groups())
+	if err != nil {
+		return err
 	}
-	sp.made++
-	path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("memory budget: %w", err)
 	}
-	sp.runs = append(sp.runs, path)
-	sp.n += int64(agg.Groups())
 	if err := agg.WriteRun(f); err != nil {
 		f.Close()
 		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
@@ -73,6 +65,24 @@ func (sp *spill) write(agg *engine.Aggregator) error {
 		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
 	}
 	return nil
+}
+
+// newRun names the file of a new run of groups groups, making the spill folder on first use.
+func (sp *spill) newRun(groups int) (string, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.dir == "" {
+		dir, err := os.MkdirTemp(spillBase(sp.dispatchDir), "regasmdetect-spill-")
+		if err != nil {
+			return "", fmt.Errorf("memory budget: cannot make a spill folder: %w", err)
+		}
+		sp.dir = dir
+	}
+	sp.made++
+	path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made))
+	sp.runs = append(sp.runs, path)
+	sp.n += int64(groups)
+	return path, nil
 }
 
 // spilled reports whether any run was written.
@@ -146,17 +156,6 @@ func (sp *spill) open(agg *engine.Aggregator) ([]*os.File, error) {
 	return openAll(sp.runs)
 }
 
-// create makes a temporary file in the spill folder (for a result too large to hold in memory).
-func (sp *spill) create() (*os.File, error) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	f, err := os.CreateTemp(sp.dir, "result-")
-	if err != nil {
-		return nil, fmt.Errorf("memory budget: %w", err)
-	}
-	return f, nil
-}
-
 // cleanup removes the spill folder and everything in it.
 func (sp *spill) cleanup() {
 	sp.mu.Lock()
@@ -179,21 +178,4 @@ func (s *session) checkBudget(agg *engine.Aggregator, limit int64) error {
 		return nil
 	}
 	return s.spill.write(agg)
-}
-
-// openRuns returns readers of every spilled run and a function that closes them.
-func (s *session) openRuns() ([]io.Reader, func(), error) {
-	files, err := s.spill.open(s.agg)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs := make([]io.Reader, len(files))
-	for i, f := range files {
-		rs[i] = f
-	}
-	return rs, func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}, nil
 }

@@ -2,8 +2,12 @@ package command
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -62,5 +66,78 @@ func BenchmarkGetInfo(b *testing.B) {
 		if code := Run(bytes.NewReader(stream), io.Discard); code != 0 {
 			b.Fatalf("exit %d", code)
 		}
+	}
+}
+
+// groupStream builds a stream of records that all match, in groups groups (records%groups picks the group):
+// the reduce phase's cost per group, against the same records in few groups. Each record's process command
+// line carries its group number; the other by-fields are the same in every record, as in benchstream -groups.
+func groupStream(w io.Writer, records, groups int) error {
+	const header = `"_time","Processes.dest","Processes.user","Processes.parent_process","Processes.parent_process_name",` +
+		`"Processes.process_name","Processes.process","Processes.process_id","Processes.parent_process_id",` +
+		`"Processes.process_path","Processes.parent_process_path","Processes.process_guid","Processes.vendor_product"` + "\n"
+	if _, err := w.Write(splunkdtest.Chunk(splunkdtest.GetInfo(nil, nil, "| regasmdetect"), nil)); err != nil {
+		return err
+	}
+	const chunk = 50_000
+	var body []byte
+	for start := 0; start < records; start += chunk {
+		end := min(start+chunk, records)
+		body = append(body[:0], header...)
+		for i := start; i < end; i++ {
+			body = strconv.AppendInt(body, int64(1700000000+i), 10)
+			body = append(body, `.5,"WKS-0001.corp.example","CORP\jdoe","""C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe"" /U ""C:\Users\Public\a,b.dll""","RegAsm.exe","cmd.exe","cmd.exe /c ""echo {`...)
+			body = strconv.AppendInt(body, int64(i%groups), 10)
+			body = append(body, `} & whoami""",1000,500,"C:\Windows\System32\cmd.exe","C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe","{8C5D2E11-1234-5678-9ABC-`...)
+			body = fmt.Appendf(body, "%012X", i)
+			body = append(body, "}\",\"Microsoft Sysmon\"\n"...)
+		}
+		if _, err := w.Write(splunkdtest.Chunk(splunkdtest.ExecuteMeta(end == records), body)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var benchGroupRecords = flag.Int("groups.records", 200_000, "records of BenchmarkRunGroups")
+
+// BenchmarkRunGroups measures the reduce phase at the default budget with every record its own group against
+// the same records in 100 groups: the cost of a group (table insert, spill, merge, result row).
+func BenchmarkRunGroups(b *testing.B) {
+	n := *benchGroupRecords
+	for _, tc := range []struct {
+		name   string
+		groups int
+	}{{"few", 100}, {"distinct", n}} {
+		b.Run(tc.name, func(b *testing.B) {
+			// From a file, not memory: the stream must not count in the heap that the budget's memory limit
+			// bounds.
+			path := filepath.Join(b.TempDir(), "stream")
+			f, err := os.Create(path)
+			if err == nil {
+				err = groupStream(f, n, tc.groups)
+			}
+			if err == nil {
+				err = f.Close()
+			}
+			st, err2 := os.Stat(path)
+			if err != nil || err2 != nil {
+				b.Fatal(err, err2)
+			}
+			b.SetBytes(st.Size())
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := os.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				code := Run(f, io.Discard)
+				f.Close()
+				if code != 0 {
+					b.Fatalf("exit %d", code)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+		})
 	}
 }

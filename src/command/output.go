@@ -1,9 +1,9 @@
 package command
 
 import (
-	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"regasmdetect/src/cim"
@@ -13,65 +13,154 @@ import (
 
 // writeResult answers the final request with the result rows: the by-fields without the Processes. prefix,
 // count, firstTime, lastTime, and with annotate the annotation fields, risk_score and risk_message. No rows: an
-// empty body. When the groups were spilled to disk, the runs are merged into a file in the spill folder and the
-// body is sent from there, so that the result never has to fit in memory.
+// empty body. The rows are merged from the spilled runs and the groups in memory twice: once to learn the
+// body's length, which the reply's header gives first, and once to render them straight into the reply, so
+// that the result is never held in memory or written to disk.
 func (s *session) writeResult(reply *scpv2.Reply) error {
 	if s.det.Generic() {
 		return s.reply(reply, s.tstatsResult())
 	}
-	if s.spill == nil || !s.spill.spilled() {
-		rows := s.agg.Rows()
-		if len(rows) == 0 {
-			return s.reply(reply, nil)
+	var runs []*os.File
+	if s.spill != nil && s.spill.spilled() {
+		var err error
+		if runs, err = s.spill.open(s.agg); err != nil {
+			return err
 		}
-		w := &s.out
-		w.Reset()
-		r := s.newResultRenderer()
-		w.WriteRow(r.header)
-		for i := range rows {
-			r.row(w, &rows[i])
-		}
-		return s.reply(reply, w.Bytes())
+		defer closeAll(runs)
 	}
-	runs, closeRuns, err := s.openRuns()
-	if err != nil {
-		return err
-	}
-	defer closeRuns()
-	f, err := s.spill.create()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 256<<10)
-	r := s.newResultRenderer()
-	w := &s.out
-	var n int64
-	first := true
-	err = s.agg.MergeRuns(runs, func(row *engine.Row) error {
-		w.Reset()
-		if first {
-			w.WriteRow(r.header)
-			first = false
-		}
-		r.row(w, row)
-		n += int64(w.Len())
-		_, err := bw.Write(w.Bytes())
-		return err
-	})
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
+	body := &resultBody{s: s, r: s.newResultRenderer(), runs: runs}
+	defer body.close()
+	n, err := body.length()
 	if err != nil {
 		return fmt.Errorf("memory budget: result: %w", err)
 	}
-	if err := s.w.WriteReplyFrom(reply, f, n); err != nil {
+	if n == 0 {
+		return s.reply(reply, nil)
+	}
+	if err := body.rewind(); err != nil {
+		return fmt.Errorf("memory budget: result: %w", err)
+	}
+	if err := s.w.WriteReplyFrom(reply, body, n); err != nil {
+		if body.err != nil {
+			return fmt.Errorf("memory budget: result: %w", body.err)
+		}
 		return fmt.Errorf("%w: write reply: %v", errReplied, err)
 	}
 	return nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// resultBody renders the result rows as a reader: the header, then each merged row; nothing without rows.
+type resultBody struct {
+	s       *session
+	r       *resultRenderer
+	runs    []*os.File
+	m       *engine.Merger // nil at the end
+	started bool           // the header is rendered
+	pending []byte         // rendered, not yet read (in s.out)
+	err     error          // the merge's error, which Read also returned
+}
+
+// rewind starts the rows again from the first.
+func (b *resultBody) rewind() error {
+	readers := make([]io.Reader, len(b.runs))
+	for i, f := range b.runs {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		readers[i] = f
+	}
+	var workers []*engine.Aggregator
+	if b.s.pool != nil && b.s.keepWorkerGroups() {
+		for _, w := range b.s.pool.workers {
+			workers = append(workers, w.agg)
+		}
+	}
+	m, err := b.s.agg.NewMerger(readers, workers...)
+	if err != nil {
+		return err
+	}
+	b.close()
+	b.m, b.started, b.pending = m, false, nil
+	return nil
+}
+
+// close stops the merge, if one is under way.
+func (b *resultBody) close() {
+	if b.m != nil {
+		b.m.Close()
+		b.m = nil
+	}
+}
+
+// refill renders the next rows, about 64 KiB of them, into b.pending; false at the end.
+func (b *resultBody) refill() (bool, error) {
+	w := &b.s.out
+	w.Reset()
+	for b.m != nil && w.Len() < 64<<10 {
+		row, err := b.m.NextView()
+		if err == io.EOF {
+			b.close()
+			break
+		}
+		if err != nil {
+			b.err = err
+			return false, err
+		}
+		if !b.started {
+			w.WriteRow(b.r.header)
+			b.started = true
+		}
+		b.r.view(w, row)
+	}
+	b.pending = w.Bytes()
+	return len(b.pending) > 0, nil
+}
+
+// length returns the body's length: the header's and every row's, measured without rendering them where it
+// can (without annotate).
+func (b *resultBody) length() (int64, error) {
+	if err := b.rewind(); err != nil {
+		return 0, err
+	}
+	var n int64
+	for {
+		row, err := b.m.NextView()
+		if err == io.EOF {
+			b.close()
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			w := &b.s.out
+			w.Reset()
+			w.WriteRow(b.r.header)
+			n = int64(w.Len())
+		}
+		n += int64(b.r.viewLen(&b.s.out, row))
+	}
+}
+
+func (b *resultBody) Read(p []byte) (int, error) {
+	for len(b.pending) == 0 {
+		more, err := b.refill()
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	return n, nil
 }
 
 // resultRenderer writes result rows.
@@ -81,6 +170,8 @@ type resultRenderer struct {
 	score  string
 	rec    []string
 	mvs    []string
+	fields [][]byte // view's row
+	num    []byte   // view's count and times
 }
 
 func (s *session) newResultRenderer() *resultRenderer {
@@ -92,6 +183,43 @@ func (s *session) newResultRenderer() *resultRenderer {
 		}
 	}
 	return &resultRenderer{s: s, header: header, score: strconv.Itoa(s.det.Source().RiskScore())}
+}
+
+// view writes a merged row: without annotate straight from its bytes, as row writes it.
+func (r *resultRenderer) view(w *scpv2.CSVWriter, v *engine.RowView) {
+	if r.s.opts.Annotate {
+		row := v.Row()
+		r.row(w, &row)
+		return
+	}
+	w.WriteRowBytes(r.viewFields(v))
+}
+
+// viewLen returns the length of what view writes; w is scratch space.
+func (r *resultRenderer) viewLen(w *scpv2.CSVWriter, v *engine.RowView) int {
+	if r.s.opts.Annotate {
+		w.Reset()
+		r.view(w, v)
+		return w.Len()
+	}
+	return scpv2.RowLenBytes(r.viewFields(v))
+}
+
+// viewFields returns the values of a row without annotate: the key values, count, firstTime and lastTime.
+func (r *resultRenderer) viewFields(v *engine.RowView) [][]byte {
+	num := strconv.AppendUint(r.num[:0], v.Count, 10)
+	count := len(num)
+	if v.HasTime {
+		num = engine.AppendTime(num, v.First)
+	}
+	first := len(num)
+	if v.HasTime {
+		num = engine.AppendTime(num, v.Last)
+	}
+	f := append(r.fields[:0], v.Key...)
+	f = append(f, num[:count], num[count:first], num[first:])
+	r.fields, r.num = f, num
+	return f
 }
 
 func (r *resultRenderer) row(w *scpv2.CSVWriter, row *engine.Row) {

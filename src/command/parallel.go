@@ -181,21 +181,32 @@ func (w *worker) parse(b *block, header []string, binding *cim.Binding, sp *spil
 	}
 }
 
-// mergeWorkers moves the workers' groups and counters into the session's aggregator.
+// mergeWorkers moves the workers' counters into the session's aggregator, and their groups too unless they keep
+// them (keepWorkerGroups).
 func (s *session) mergeWorkers() error {
 	for _, w := range s.pool.workers {
-		if err := s.agg.Merge(w.agg); err != nil {
-			return err
-		}
-		w.agg.Reset()
-		if err := s.checkBudget(s.agg, s.sessionLimit()); err != nil {
-			return err
+		if s.keepWorkerGroups() {
+			if err := s.agg.AddStats(w.agg.Stats()); err != nil {
+				return err
+			}
+			w.agg.ResetStats()
+		} else {
+			if err := s.agg.Merge(w.agg); err != nil {
+				return err
+			}
+			w.agg.Reset()
 		}
 		s.invalidUTF8 += w.feed.InvalidUTF8
 		w.feed.InvalidUTF8 = 0
 	}
 	return nil
 }
+
+// keepWorkerGroups reports whether the parallel reader's workers keep their groups across requests, spilling
+// them within their share of the budget, to be merged with the session's only when the result is written: in
+// the reduce phase of a detection whose groups spill. Elsewhere (the map phase, which sends the session's
+// groups as partials, and built-in detections) they are merged into the session's after every request.
+func (s *session) keepWorkerGroups() bool { return s.spill != nil }
 
 // readBlock appends to buf from r until buf holds blockSize bytes (or its capacity, if larger) or r ends;
 // io.EOF is returned with the last data.

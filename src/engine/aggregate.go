@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -97,30 +96,21 @@ type Row struct {
 	Ext         []AggState // per values/dc/earliest/latest aggregate (CompileSearch detections), in order
 }
 
-type group struct {
-	key         []string
-	count       uint64
-	first, last float64
-	hasTime     bool
-	seen        uint64 // the record sequence number that last counted in this group
-	ann         [][]string
-	ext         []AggState
-}
-
 // Aggregator filters, groups and counts records of one detection. It is not safe for concurrent use.
 type Aggregator struct {
 	c      *Detection
 	opts   Options
-	index  map[string]int
-	groups []group
+	t      groupTable
+	extras bool // the groups keep a groupExtra (annotations, values/dc/earliest/latest states)
 	stats  Stats
 	seq    uint64
 	keybuf []byte
 	idx    []int      // odometer over the by-fields' values
 	byVals [][][]byte // the by-fields' values of the current record (filled when null)
 	fill   [][]byte
-	mem    int64    // the estimated bytes held by the groups (see Mem)
-	tvals  [][]byte // the one value of the _time by-field (a bucket), reused
+	mem    int64      // the estimated bytes held by the groups (see Mem)
+	tvals  [][]byte   // the one value of the _time by-field (a bucket), reused
+	ks     keyScratch // for Rows
 }
 
 // NewAggregator returns an empty aggregator.
@@ -128,7 +118,8 @@ func (c *Detection) NewAggregator(o Options) *Aggregator {
 	return &Aggregator{
 		c:      c,
 		opts:   o,
-		index:  map[string]int{},
+		t:      newGroupTable(),
+		extras: o.Annotate || c.nExt > 0,
 		idx:    make([]int, len(c.by)),
 		byVals: make([][][]byte, len(c.by)),
 		fill:   [][]byte{[]byte(o.FillNullValue)},
@@ -225,7 +216,8 @@ func (a *Aggregator) addMatched(r *Record) {
 	}
 	a.seq++
 	for n := 0; n < combos; n++ {
-		g := a.lookup(a.byVals, a.idx)
+		gi := a.lookup(a.byVals, a.idx)
+		g := &a.t.recs[gi]
 		if g.seen != a.seq {
 			g.seen = a.seq
 			g.count++
@@ -233,11 +225,11 @@ func (a *Aggregator) addMatched(r *Record) {
 				g.addTime(t, t)
 			}
 			if a.c.nExt > 0 {
-				a.addExt(g, r, t, hasTime)
+				a.addExt(a.t.extra[gi].ext, r, t, hasTime)
 			}
 		}
 		if a.opts.Annotate {
-			a.annotate(g, r)
+			a.annotate(&a.t.extra[gi], r)
 		}
 		a.advance()
 	}
@@ -263,7 +255,7 @@ func (a *Aggregator) advance() {
 
 // addCount adds n records, spanning first..last when hasTime, to g. what names where they come from
 // ("partial", "merged") in the error returned when g's count would exceed 2^64-1; g is then unchanged.
-func (g *group) addCount(what string, n uint64, hasTime bool, first, last float64) error {
+func (g *groupRec) addCount(what string, n uint64, hasTime bool, first, last float64) error {
 	sum, carry := bits.Add64(g.count, n, 0)
 	if carry != 0 {
 		return fmt.Errorf("engine: %s count %d overflows the group's count %d (more than 2^64-1 records)", what, n, g.count)
@@ -275,7 +267,7 @@ func (g *group) addCount(what string, n uint64, hasTime bool, first, last float6
 	return nil
 }
 
-func (g *group) addTime(first, last float64) {
+func (g *groupRec) addTime(first, last float64) {
 	if !g.hasTime {
 		g.first, g.last, g.hasTime = first, last, true
 		return
@@ -284,43 +276,35 @@ func (g *group) addTime(first, last float64) {
 	g.last = max(g.last, last)
 }
 
-// lookup finds or creates the group of the key vals[i][idx[i]]. The encoded key is length-prefixed, so
-// distinct value lists never share an encoding.
-func (a *Aggregator) lookup(vals [][][]byte, idx []int) *group {
+// lookup finds or creates the group of the key vals[i][idx[i]] and returns its index.
+func (a *Aggregator) lookup(vals [][][]byte, idx []int) int {
 	buf := a.keybuf[:0]
 	for i := range vals {
-		v := vals[i][idx[i]]
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		buf = append(buf, v...)
+		buf = appendKeyValue(buf, vals[i][idx[i]])
 	}
 	a.keybuf = buf
-	if gi, ok := a.index[string(buf)]; ok {
-		return &a.groups[gi]
-	}
-	return a.newGroup()
+	return a.findOrAdd(buf)
 }
 
-// newGroup adds the group whose encoded key is in a.keybuf. The key's values are substrings of the map key,
-// so a value is stored once, whatever its size.
-func (a *Aggregator) newGroup() *group {
-	k := string(a.keybuf)
-	key := make([]string, len(a.c.by))
-	for i, off := 0, 0; i < len(key); i++ {
-		n, w := uvarintString(k[off:])
-		off += w
-		key[i] = k[off : off+int(n)]
-		off += int(n)
+// findOrAdd finds or creates the group of the encoded key k and returns its index.
+func (a *Aggregator) findOrAdd(k []byte) int {
+	h := hashKey(k)
+	if gi := a.t.find(k, h); gi >= 0 {
+		return gi
 	}
-	a.index[k] = len(a.groups)
-	a.groups = append(a.groups, group{key: key, ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
-	a.mem += groupCost(len(k), len(key))
+	gi := a.t.insert(k, h)
+	a.mem += int64(len(k)) + recCost
+	if a.extras {
+		a.t.extra = append(a.t.extra, groupExtra{ann: make([][]string, len(a.c.ann)), ext: newExt(a.c.nExt)})
+		a.mem += extraCost
+	}
 	if cap(a.keybuf) > 1<<20 {
 		a.keybuf = nil // do not keep a buffer as large as the largest key ever seen
 	}
-	return &a.groups[len(a.groups)-1]
+	return gi
 }
 
-func (a *Aggregator) annotate(g *group, r *Record) {
+func (a *Aggregator) annotate(g *groupExtra, r *Record) {
 	for i, sl := range a.c.ann {
 		pats := a.c.annPats[i]
 		for _, v := range r.values(sl) {
@@ -403,10 +387,14 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 		a.idx[i] = 0
 		a.byVals[i] = p.Key[i : i+1]
 	}
-	g := a.lookup(a.byVals, a.idx)
-	if err := g.addCount("partial", p.Count, p.HasTime, p.First, p.Last); err != nil {
+	gi := a.lookup(a.byVals, a.idx)
+	if err := a.t.recs[gi].addCount("partial", p.Count, p.HasTime, p.First, p.Last); err != nil {
 		return err
 	}
+	if !a.extras {
+		return nil
+	}
+	g := &a.t.extra[gi]
 	for i, vs := range p.Annotations {
 		for _, v := range vs {
 			if len(v) > 0 {
@@ -418,7 +406,7 @@ func (a *Aggregator) AddPartial(p *Partial) error {
 			}
 		}
 	}
-	a.mergeExt(g, p.Ext)
+	a.mergeExt(g.ext, p.Ext)
 	return nil
 }
 
@@ -429,49 +417,56 @@ func (a *Aggregator) Merge(b *Aggregator) error {
 	if a.c != b.c || a.opts != b.opts {
 		return fmt.Errorf("engine: merge of aggregators of different detections or options")
 	}
-	for i := range b.groups {
-		bg := &b.groups[i]
-		buf := a.keybuf[:0]
-		for _, v := range bg.key {
-			buf = binary.AppendUvarint(buf, uint64(len(v)))
-			buf = append(buf, v...)
-		}
-		a.keybuf = buf
-		var g *group
-		if gi, ok := a.index[string(buf)]; ok {
-			g = &a.groups[gi]
-		} else {
-			g = a.newGroup() // a copy, so that b's memory goes when b is reset
-		}
-		if err := g.addCount("merged", bg.count, bg.hasTime, bg.first, bg.last); err != nil {
+	for i := range b.t.recs {
+		bg := &b.t.recs[i]
+		gi := a.findOrAdd(b.t.key(i)) // a copy, so that b's memory goes when b is reset
+		if err := a.t.recs[gi].addCount("merged", bg.count, bg.hasTime, bg.first, bg.last); err != nil {
 			return err
 		}
-		for j, vs := range bg.ann {
-			for _, v := range vs {
-				g.ann[j] = a.insertAnnotationString(g.ann[j], v)
-			}
+		if a.extras {
+			a.mem += a.mergeExtra(&a.t.extra[gi], &b.t.extra[i])
 		}
-		a.mergeExt(g, bg.ext)
 	}
 	return a.AddStats(b.stats)
 }
 
+// mergeExtra merges the annotations and aggregate states of src into g and returns the bytes the new
+// annotation values add to the estimate (Mem).
+func (a *Aggregator) mergeExtra(g, src *groupExtra) (added int64) {
+	for j, vs := range src.ann {
+		if j < len(g.ann) {
+			for _, v := range vs {
+				var ok bool
+				if g.ann[j], ok = insertAnnotationString(g.ann[j], v); ok {
+					added += int64(len(v)) + 16
+				}
+			}
+		}
+	}
+	a.mergeExt(g.ext, src.ext)
+	return added
+}
+
 // insertAnnotationString is insertAnnotation for a value that is already a string: it is shared, not copied.
-func (a *Aggregator) insertAnnotationString(s []string, v string) []string {
+// added reports whether v was kept.
+func insertAnnotationString(s []string, v string) (_ []string, added bool) {
 	i, found := slices.BinarySearch(s, v)
 	if found || i >= MaxAnnotations {
-		return s
+		return s, false
 	}
-	a.mem += int64(len(v)) + 16
 	s = slices.Insert(s, i, v)
 	if len(s) > MaxAnnotations {
 		s = s[:MaxAnnotations]
 	}
-	return s
+	return s, true
 }
 
 // Stats returns the counters.
 func (a *Aggregator) Stats() Stats { return a.stats }
+
+// ResetStats zeroes the counters, keeping the groups: after their sum has been moved to another aggregator
+// with AddStats.
+func (a *Aggregator) ResetStats() { a.stats = Stats{} }
 
 // AddStats adds counters reported by a map phase. A sum that would exceed 2^64-1 is an error and nothing is
 // added.
@@ -492,19 +487,24 @@ func (a *Aggregator) AddStats(s Stats) error {
 // Rows returns the groups sorted by key (by-field values in by-clause order, byte order). The rows are
 // fresh copies.
 func (a *Aggregator) Rows() []Row {
-	rows := make([]Row, len(a.groups))
-	for i := range a.groups {
-		g := &a.groups[i]
-		row := Row{Key: slices.Clone(g.key), Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime, Ext: cloneExt(g.ext)}
-		if a.opts.Annotate {
-			row.Annotations = make([][]string, len(g.ann))
-			for j, vs := range g.ann {
-				row.Annotations[j] = slices.Clone(vs)
+	order := a.t.sorted()
+	rows := make([]Row, len(order))
+	for i, gi := range order {
+		g := &a.t.recs[gi]
+		key, _ := keyStrings(nil, a.t.key(int(gi)), len(a.c.by), &a.ks)
+		row := Row{Key: key, Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+		if a.extras {
+			ex := &a.t.extra[gi]
+			row.Ext = cloneExt(ex.ext)
+			if a.opts.Annotate {
+				row.Annotations = make([][]string, len(ex.ann))
+				for j, vs := range ex.ann {
+					row.Annotations[j] = slices.Clone(vs)
+				}
 			}
 		}
 		rows[i] = row
 	}
-	slices.SortFunc(rows, func(x, y Row) int { return slices.Compare(x.Key, y.Key) })
 	return rows
 }
 

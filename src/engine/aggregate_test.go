@@ -53,7 +53,9 @@ func TestMergeOverflow(t *testing.T) {
 }
 
 // TestSpillSameRows writes the groups out as runs at random points, with every option set, and checks that
-// MergeRuns gives the rows Rows gives when everything stays in memory, partials and worker merges included.
+// merging the runs gives the rows Rows gives when everything stays in memory, partials and worker merges
+// included: with MergeRuns (a worker merged in with Merge), with a merger given the worker's groups (NextView
+// and Next), and after compacting the runs into one.
 func TestSpillSameRows(t *testing.T) {
 	d, err := escu.Lookup(escu.Default)
 	if err != nil {
@@ -68,16 +70,29 @@ func TestSpillSameRows(t *testing.T) {
 	for _, o := range []Options{{}, {FillNull: true, FillNullValue: "null"}, {Annotate: true}} {
 		for round := range 8 {
 			whole, spilled, worker := c.NewAggregator(o), c.NewAggregator(o), c.NewAggregator(o)
+			kept, keeper := c.NewAggregator(o), c.NewAggregator(o) // the worker keeps its groups, both spill
 			r := c.NewRecord()
-			var runs []*bytes.Buffer
+			var runs, keptRuns []*bytes.Buffer
+			spill := func(a *Aggregator, to *[]*bytes.Buffer) {
+				var b bytes.Buffer
+				if err := a.WriteRun(&b); err != nil {
+					t.Fatal(err)
+				}
+				if a.Mem() != 0 || a.Groups() != 0 {
+					t.Fatalf("after WriteRun: %d bytes in %d groups", a.Mem(), a.Groups())
+				}
+				*to = append(*to, &b)
+			}
 			for range 200 + rng.IntN(800) {
 				x := randomRecord(rng, c.Fields(), 0.05)
 				feed(c, r, x)
 				whole.Add(r)
 				if rng.IntN(3) == 0 {
 					worker.Add(r)
+					keeper.Add(r)
 				} else {
 					spilled.Add(r)
+					kept.Add(r)
 				}
 				if rng.IntN(40) == 0 {
 					if err := spilled.Merge(worker); err != nil {
@@ -86,55 +101,107 @@ func TestSpillSameRows(t *testing.T) {
 					worker.Reset()
 				}
 				if rng.IntN(60) == 0 {
-					var b bytes.Buffer
-					if err := spilled.WriteRun(&b); err != nil {
-						t.Fatal(err)
-					}
-					if spilled.Mem() != 0 || spilled.Groups() != 0 {
-						t.Fatalf("after WriteRun: %d bytes in %d groups", spilled.Mem(), spilled.Groups())
-					}
-					runs = append(runs, &b)
+					spill(spilled, &runs)
+				}
+				if rng.IntN(50) == 0 {
+					spill(kept, &keptRuns)
+				}
+				if rng.IntN(70) == 0 {
+					spill(keeper, &keptRuns)
 				}
 			}
 			if err := spilled.Merge(worker); err != nil {
 				t.Fatal(err)
 			}
-			var readers []io.Reader
-			for _, b := range runs {
-				readers = append(readers, b)
-			}
-			var got []Row
-			err := spilled.MergeRuns(readers, func(row *Row) error {
-				cp := *row
-				cp.Key = slices.Clone(row.Key)
-				if row.Annotations != nil {
-					cp.Annotations = make([][]string, len(row.Annotations))
-					for i, vs := range row.Annotations {
-						cp.Annotations[i] = slices.Clone(vs)
-					}
-				}
-				cp.Ext = cloneExt(row.Ext)
-				got = append(got, cp)
-				return nil
-			})
-			if err != nil {
+			if err := kept.AddStats(keeper.Stats()); err != nil {
 				t.Fatal(err)
 			}
 			want := whole.Rows()
-			if len(runs) == 0 || len(got) == 0 {
+			if len(runs) == 0 || len(keptRuns) < 2 || len(want) == 0 {
 				continue
 			}
 			compared++
+			got := mergeAll(t, spilled, runs, nil, false)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%+v round %d (%d runs): %d rows, want %d\nfirst got  %+v\nfirst want %+v", o, round, len(runs), len(got), len(want), got[0], want[0])
 			}
-			if spilled.Stats() != whole.Stats() {
-				t.Fatalf("stats %+v, want %+v", spilled.Stats(), whole.Stats())
+			if spilled.Stats() != whole.Stats() || kept.Stats() != whole.Stats() {
+				t.Fatalf("stats %+v and %+v, want %+v", spilled.Stats(), kept.Stats(), whole.Stats())
+			}
+			for _, views := range []bool{false, true} {
+				if got := mergeAll(t, kept, keptRuns, keeper, views); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%+v round %d, worker kept (views %v, %d runs): %d rows, want %d", o, round, views, len(keptRuns), len(got), len(want))
+				}
+			}
+			var compact bytes.Buffer
+			if err := kept.CompactRuns(readers(keptRuns), &compact); err != nil {
+				t.Fatal(err)
+			}
+			if got := mergeAll(t, kept, []*bytes.Buffer{&compact}, keeper, true); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%+v round %d, after compacting %d runs: %d rows, want %d", o, round, len(keptRuns), len(got), len(want))
 			}
 		}
 	}
 	if compared < 20 {
 		t.Fatalf("only %d of 24 rounds spilled and had rows", compared)
+	}
+}
+
+func readers(bufs []*bytes.Buffer) []io.Reader {
+	var rs []io.Reader
+	for _, b := range bufs {
+		rs = append(rs, bytes.NewReader(b.Bytes()))
+	}
+	return rs
+}
+
+// mergeAll merges a's groups, those of other (when not nil) and the runs, and returns copies of the rows: with
+// MergeRuns when other is nil, else with a merger, read with NextView or Next.
+func mergeAll(t *testing.T, a *Aggregator, runs []*bytes.Buffer, other *Aggregator, views bool) []Row {
+	t.Helper()
+	var got []Row
+	keep := func(row *Row) {
+		cp := *row
+		cp.Key = slices.Clone(row.Key)
+		if row.Annotations != nil {
+			cp.Annotations = make([][]string, len(row.Annotations))
+			for i, vs := range row.Annotations {
+				cp.Annotations[i] = slices.Clone(vs)
+			}
+		}
+		cp.Ext = cloneExt(row.Ext)
+		got = append(got, cp)
+	}
+	if other == nil {
+		err := a.MergeRuns(readers(runs), func(row *Row) error { keep(row); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	m, err := a.NewMerger(readers(runs), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for {
+		var row *Row
+		if views {
+			v, err := m.NextView()
+			if err == io.EOF {
+				return got
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := v.Row()
+			row = &r
+		} else if row, err = m.Next(); err == io.EOF {
+			return got
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		keep(row)
 	}
 }
 

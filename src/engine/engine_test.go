@@ -2,8 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -433,6 +436,36 @@ func TestFormatTime(t *testing.T) {
 		if got := FormatTime(in); got != want {
 			t.Errorf("FormatTime(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestAppendTime: the short cut of AppendTime writes what strconv writes, for times with and without decimals
+// on both sides of its bounds, and for any float64.
+func TestAppendTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	check := func(x float64) {
+		t.Helper()
+		if got, want := string(AppendTime([]byte("x"), x)), "x"+strconv.FormatFloat(x, 'f', -1, 64); got != want {
+			t.Fatalf("AppendTime(%v [%#x]) = %q, want %q", x, math.Float64bits(x), got, want)
+		}
+	}
+	for _, x := range []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 1e-6, 1e-7, 0.1 + 0.2, 1599171244.277, 1<<31 - 1e-6, 1 << 31,
+		1<<31 + 0.5, 1 << 53, 1e21, -1599171244.000001, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1),
+		math.Inf(-1), math.NaN(), 999999.9999995, 0.0000005} {
+		check(x)
+	}
+	for range 200000 {
+		// decimals with 0 to 8 places, as text, read back
+		places := rng.IntN(9)
+		txt := strconv.FormatUint(rng.Uint64N(1<<33), 10)
+		if places > 0 {
+			txt += "." + fmt.Sprintf("%0*d", places, rng.Uint64N(uint64(math.Pow10(places))))
+		}
+		x, _ := strconv.ParseFloat(txt, 64)
+		check(x)
+		check(-x)
+		check(math.Float64frombits(rng.Uint64()))
+		check(float64(rng.Uint32()) + rng.Float64())
 	}
 }
 

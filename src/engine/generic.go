@@ -259,13 +259,13 @@ func (c *Detection) timeBucket(buf []byte, t float64) []byte {
 	return strconv.AppendInt(buf[:0], int64(b), 10)
 }
 
-// addExt updates the extended aggregates of g with record r (time t when hasTime).
-func (a *Aggregator) addExt(g *group, r *Record, t float64, hasTime bool) {
+// addExt updates a group's extended aggregates, states, with record r (time t when hasTime).
+func (a *Aggregator) addExt(states []AggState, r *Record, t float64, hasTime bool) {
 	for _, sp := range a.c.aggs {
 		if sp.ext < 0 {
 			continue
 		}
-		st := &g.ext[sp.ext]
+		st := &states[sp.ext]
 		vs := r.values(sp.slot)
 		if len(vs) == 0 {
 			continue
@@ -294,14 +294,14 @@ func (a *Aggregator) addExt(g *group, r *Record, t float64, hasTime bool) {
 	}
 }
 
-// mergeExt merges a partial's extended state into g.
-func (a *Aggregator) mergeExt(g *group, ext []AggState) {
+// mergeExt merges a partial's extended state into a group's, states.
+func (a *Aggregator) mergeExt(states []AggState, ext []AggState) {
 	for _, sp := range a.c.aggs {
 		if sp.ext < 0 || sp.ext >= len(ext) {
 			continue
 		}
 		in := ext[sp.ext]
-		st := &g.ext[sp.ext]
+		st := &states[sp.ext]
 		switch sp.kind {
 		case aggValues, aggDC:
 			for _, v := range in.Values {

@@ -214,7 +214,10 @@ var pools = map[string][]string{
 	"parent_process_name": {"regasm.exe", "RegAsm.exe", "REGASM.EXE", "regasm.exe.bak", "xregasm.exe", "RegAsm.ex", "regasm", "cmd.exe", "RegSvcs.exe", "regsvcs.exe"},
 	"process_name":        {"conhost.exe", "Conhost.EXE", "cmd.exe", "powershell.exe", "notepad.exe"},
 }
-var defaultPool = []string{"h1", "H1", "h2", "ü", "Ü", "x y", ""}
+
+// defaultPool has values that are prefixes of others and values with the bytes the key encoding escapes (0x00)
+// or uses (0xFF), so that the group order is checked where the encoding could get it wrong.
+var defaultPool = []string{"h1", "H1", "h2", "ü", "Ü", "x y", "", "h", "h\x00", "h\x00\x00x", "h\xff", "\xff\x00"}
 var timePool = []string{"1599171244", "1599171244.277", "1e9", "-5", "abc", "", "2020-09-03T12:00:00", "1599171245.5", "NaN", "0x10", "+7", ".5"}
 
 func randomRecord(rng *rand.Rand, fields []string, nullRate float64) randRecord {

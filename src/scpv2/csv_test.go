@@ -420,6 +420,36 @@ func TestCSVWriterRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCSVWriterRowBytes: WriteRowBytes writes what WriteRow writes for the same values.
+func TestCSVWriterRowBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 300; i++ {
+		_, recs := randomBody(rng)
+		recs = append(recs, []string{""}, nil, []string{"", ""}, []string{`a "b"`, "c,d", "e\nf", "g\rh", " i "})
+		var ws, wb CSVWriter
+		for _, rec := range recs {
+			ws.WriteRow(rec)
+			bs := make([][]byte, len(rec))
+			for j, v := range rec {
+				bs[j] = []byte(v)
+			}
+			n := wb.Len()
+			wb.WriteRowBytes(bs)
+			if got := RowLenBytes(bs); got != wb.Len()-n {
+				t.Fatalf("case %d: RowLenBytes(%q) = %d, WriteRowBytes wrote %d bytes", i, bs, got, wb.Len()-n)
+			}
+		}
+		if !bytes.Equal(ws.Bytes(), wb.Bytes()) {
+			t.Fatalf("case %d: WriteRowBytes wrote %q, WriteRow %q", i, wb.Bytes(), ws.Bytes())
+		}
+	}
+	var w CSVWriter
+	row := [][]byte{bytes.Repeat([]byte(`a "quoted", long value `), 4), []byte("plain value longer than thirty-two bytes")}
+	if n := testing.AllocsPerRun(100, func() { w.Reset(); w.WriteRowBytes(row) }); n != 0 {
+		t.Errorf("WriteRowBytes: %v allocations per row, want 0", n)
+	}
+}
+
 // TestCSVWriterBytes checks the exact bytes: minimal quoting, CRLF, a lone empty field quoted.
 func TestCSVWriterBytes(t *testing.T) {
 	var w CSVWriter
@@ -452,5 +482,22 @@ func TestCSVReaderZeroValue(t *testing.T) {
 	c.Reset(strings.NewReader("a\n1\n"))
 	if row, err := c.Next(); err != nil || string(row[0]) != "1" {
 		t.Fatalf("after Reset: %q, %v", row, err)
+	}
+}
+
+// TestNeedsQuote: each special byte is found at every position of values up to 24 bytes long, and no other
+// byte (those that differ from one in a single bit included) is taken for one.
+func TestNeedsQuote(t *testing.T) {
+	for n := 1; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				v := bytes.Repeat([]byte{'a'}, n)
+				v[pos] = byte(c)
+				want := c == ',' || c == '"' || c == '\r' || c == '\n'
+				if needsQuote(v) != want || needsQuote(string(v)) != want {
+					t.Fatalf("needsQuote(%q) = %v, want %v", v, !want, want)
+				}
+			}
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package scpv2
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // CSVWriter builds a CSV body in memory, as the SDK writes one: `,` separators, CRLF line ends, minimal
 // quoting. A value is quoted when it holds `,`, `"`, CR or LF, with `"` doubled inside; every other value is
@@ -28,13 +31,43 @@ func (w *CSVWriter) WriteRow(fields []string) {
 	w.buf = append(w.buf, '\r', '\n')
 }
 
-func appendField[T string | []byte](dst []byte, f T) []byte {
-	if !needsQuote(string(f)) {
+// WriteRowBytes is WriteRow for values held as bytes: the same row, written the same way.
+func (w *CSVWriter) WriteRowBytes(fields [][]byte) {
+	if len(fields) == 1 && len(fields[0]) == 0 {
+		w.buf = append(w.buf, `""`+"\r\n"...)
+		return
+	}
+	for i, f := range fields {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = appendFieldBytes(w.buf, f)
+	}
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// RowLenBytes returns the number of bytes WriteRowBytes would write for fields.
+func RowLenBytes(fields [][]byte) int {
+	if len(fields) == 1 && len(fields[0]) == 0 {
+		return 4
+	}
+	n := max(len(fields)-1, 0) + 2 // separators and CRLF
+	for _, f := range fields {
+		n += len(f)
+		if needsQuote(f) {
+			n += 2 + bytes.Count(f, []byte{'"'})
+		}
+	}
+	return n
+}
+
+func appendField(dst []byte, f string) []byte {
+	if !needsQuote(f) {
 		return append(dst, f...)
 	}
 	dst = append(dst, '"')
 	for {
-		k := strings.IndexByte(string(f), '"')
+		k := strings.IndexByte(f, '"')
 		if k < 0 {
 			break
 		}
@@ -46,14 +79,50 @@ func appendField[T string | []byte](dst []byte, f T) []byte {
 	return append(dst, '"')
 }
 
-func needsQuote(s string) bool {
-	for i := 0; i < len(s); i++ {
+// appendFieldBytes is appendField for bytes (a string conversion would copy them).
+func appendFieldBytes(dst, f []byte) []byte {
+	if !needsQuote(f) {
+		return append(dst, f...)
+	}
+	dst = append(dst, '"')
+	for {
+		k := bytes.IndexByte(f, '"')
+		if k < 0 {
+			break
+		}
+		dst = append(dst, f[:k+1]...)
+		dst = append(dst, '"')
+		f = f[k+1:]
+	}
+	dst = append(dst, f...)
+	return append(dst, '"')
+}
+
+// needsQuote reports whether s holds `,`, `"`, CR or LF, eight bytes at a time.
+func needsQuote[T string | []byte](s T) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if hasByte(x, ',') || hasByte(x, '"') || hasByte(x, '\r') || hasByte(x, '\n') {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		switch s[i] {
 		case ',', '"', '\r', '\n':
 			return true
 		}
 	}
 	return false
+}
+
+// hasByte reports whether any byte of x is c: a byte of x^c is zero exactly when its high bit is set in
+// (v - 0x01…) &^ v (a borrow only ever runs on from a zero byte).
+func hasByte(x uint64, c byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	v := x ^ (ones * uint64(c))
+	return (v-ones)&^v&highs != 0
 }
 
 // Bytes returns the body written so far. It aliases the writer's buffer until the next Reset.

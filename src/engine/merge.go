@@ -1,0 +1,369 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Merger merges sorted runs with aggregators' groups in memory, one row at a time, in key order. Next and
+// NextView merge ahead on another goroutine, a batch of rows at a time, so that merging and what the caller
+// does with the rows (rendering them) take two cores.
+type Merger struct {
+	a    *Aggregator
+	heap []*mergeSource
+
+	have   bool // acc holds a group
+	accKey []byte
+	acc    groupRec
+	accEx  groupExtra
+
+	// read-ahead
+	out     chan *mergeBatch
+	free    chan *mergeBatch
+	stop    chan struct{}
+	done    chan struct{}
+	cur     *mergeBatch
+	pos     int
+	started bool
+
+	row  Row
+	view RowView
+}
+
+// RowView is a Row whose key values are views into a merger's buffers, for callers that render them without
+// making strings.
+type RowView struct {
+	Key         [][]byte
+	Count       uint64
+	First, Last float64
+	HasTime     bool
+	Annotations [][]string
+	Ext         []AggState
+}
+
+// NewMerger returns a merger of the runs written by WriteRun (of a or of other aggregators of the same
+// detection and options), a's groups and those of others (aggregators of the same detection and options, for
+// example a parallel reader's workers). No aggregator may change or be used while the merger is in use; their
+// groups stay. Close the merger when it is not read to the end.
+func (a *Aggregator) NewMerger(runs []io.Reader, others ...*Aggregator) (*Merger, error) {
+	m := &Merger{a: a}
+	for _, b := range append([]*Aggregator{a}, others...) {
+		if b.c != a.c || b.opts != a.opts {
+			return nil, fmt.Errorf("engine: merge of aggregators of different detections or options")
+		}
+		if err := m.add(&mergeSource{t: &b.t, order: b.t.sorted()}); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range runs {
+		if err := m.add(&mergeSource{r: bufio.NewReaderSize(r, 64<<10)}); err != nil {
+			return nil, err
+		}
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m, nil
+}
+
+func (m *Merger) add(s *mergeSource) error {
+	ok, err := s.advance()
+	if ok {
+		m.heap = append(m.heap, s)
+	}
+	return err
+}
+
+// down restores the heap order below i.
+func (m *Merger) down(i int) {
+	h := m.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && bytes.Compare(h[r].key, h[l].key) < 0 {
+			j = r
+		}
+		if bytes.Compare(h[j].key, h[i].key) >= 0 {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// next moves the next merged group into m.acc (its key in m.accKey); false after the last.
+func (m *Merger) next() (bool, error) {
+	m.have = false
+	for len(m.heap) > 0 {
+		s := m.heap[0]
+		if m.have && !bytes.Equal(m.accKey, s.key) {
+			return true, nil
+		}
+		if !m.have {
+			m.start(s)
+		} else if err := m.combine(s); err != nil {
+			return false, err
+		}
+		ok, err := s.advance()
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			last := len(m.heap) - 1
+			m.heap[0] = m.heap[last]
+			m.heap = m.heap[:last]
+		}
+		m.down(0)
+	}
+	return m.have, nil
+}
+
+// start makes s's head group the accumulated one. Its extras are fresh: they may be kept.
+func (m *Merger) start(s *mergeSource) {
+	m.have = true
+	m.accKey = append(m.accKey[:0], s.key...)
+	m.acc = s.rec
+	if !m.a.extras {
+		return
+	}
+	m.accEx = groupExtra{ann: make([][]string, len(m.a.c.ann)), ext: newExt(m.a.c.nExt)}
+	if s.ex != nil {
+		for j, vs := range s.ex.ann {
+			if j < len(m.accEx.ann) {
+				m.accEx.ann[j] = slices.Clone(vs)
+			}
+		}
+		m.a.mergeExt(m.accEx.ext, s.ex.ext)
+	}
+}
+
+// combine adds s's head group, of the accumulated group's key, to it.
+func (m *Merger) combine(s *mergeSource) error {
+	if err := m.acc.addCount("merged", s.rec.count, s.rec.hasTime, s.rec.first, s.rec.last); err != nil {
+		return err
+	}
+	if m.a.extras && s.ex != nil {
+		m.a.mergeExtra(&m.accEx, s.ex)
+	}
+	return nil
+}
+
+// mergeBatch is a batch of merged groups, their keys decoded, handed from the read-ahead goroutine.
+type mergeBatch struct {
+	vals []byte // the key values, one after the other
+	ends []int  // the end of each value in vals, len(by) per group
+	recs []groupRec
+	exs  []groupExtra // with extras
+	err  error        // after the groups: io.EOF at the end, or the merge's error
+}
+
+// key returns where group i's key values start in b.vals and where each ends; n is the number of by-fields.
+func (b *mergeBatch) key(i, n int) (start int, ends []int) {
+	if i*n > 0 {
+		start = b.ends[i*n-1]
+	}
+	return start, b.ends[i*n : (i+1)*n]
+}
+
+// batchGroups is the number of groups in a batch.
+const batchGroups = 256
+
+// readAhead merges batches until the end, an error or stop.
+func (m *Merger) readAhead() {
+	defer close(m.done)
+	n := len(m.a.c.by)
+	for {
+		var b *mergeBatch
+		select {
+		case b = <-m.free:
+		case <-m.stop:
+			return
+		}
+		b.vals, b.ends, b.recs, b.exs, b.err = b.vals[:0], b.ends[:0], b.recs[:0], b.exs[:0], nil
+		for len(b.recs) < batchGroups {
+			ok, err := m.next()
+			if err == nil && !ok {
+				err = io.EOF
+			}
+			if err != nil {
+				b.err = err
+				break
+			}
+			var valid bool
+			if b.vals, b.ends, valid = decodeKey(b.vals, b.ends, m.accKey, n); !valid {
+				b.err = fmt.Errorf("%w: a key that does not hold %d values", errCorruptRun, n)
+				break
+			}
+			b.recs = append(b.recs, m.acc)
+			if m.a.extras {
+				b.exs = append(b.exs, m.accEx)
+			}
+		}
+		select {
+		case m.out <- b:
+		case <-m.stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+// batch returns the current batch and the index of the next group in it, waiting for the next batch when the
+// current one is used up; the error at the end of the groups.
+func (m *Merger) batch() (*mergeBatch, int, error) {
+	for m.cur == nil || m.pos == len(m.cur.recs) {
+		if m.cur != nil {
+			if m.cur.err != nil {
+				return nil, 0, m.cur.err
+			}
+			m.free <- m.cur
+			m.cur = nil
+		}
+		if !m.started {
+			m.started = true
+			m.out, m.free = make(chan *mergeBatch, 2), make(chan *mergeBatch, 3)
+			m.stop, m.done = make(chan struct{}), make(chan struct{})
+			for range cap(m.free) {
+				m.free <- &mergeBatch{}
+			}
+			go m.readAhead()
+		}
+		m.cur, m.pos = <-m.out, 0
+	}
+	m.pos++
+	return m.cur, m.pos - 1, nil
+}
+
+// Next returns the next row in key order, or io.EOF after the last: the rows Rows would return had every group
+// stayed in memory, groups of equal key combined as Merge does. The row is valid until the next call.
+func (m *Merger) Next() (*Row, error) {
+	b, i, err := m.batch()
+	if err != nil {
+		return nil, err
+	}
+	base, ends := b.key(i, len(m.a.c.by))
+	end := base
+	if len(ends) > 0 {
+		end = ends[len(ends)-1]
+	}
+	g := &b.recs[i]
+	m.row = Row{Key: splitString(m.row.Key[:0], string(b.vals[base:end]), ends, base),
+		Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+	if m.a.extras {
+		m.row.Ext = b.exs[i].ext
+		if m.a.opts.Annotate {
+			m.row.Annotations = b.exs[i].ann
+		}
+	}
+	return &m.row, nil
+}
+
+// NextView is Next without strings: the key values are views valid until the next call.
+func (m *Merger) NextView() (*RowView, error) {
+	b, i, err := m.batch()
+	if err != nil {
+		return nil, err
+	}
+	v := &m.view
+	v.Key = v.Key[:0]
+	start, ends := b.key(i, len(m.a.c.by))
+	for _, end := range ends {
+		v.Key = append(v.Key, b.vals[start:end:end])
+		start = end
+	}
+	g := &b.recs[i]
+	v.Count, v.First, v.Last, v.HasTime = g.count, g.first, g.last, g.hasTime
+	v.Annotations, v.Ext = nil, nil
+	if m.a.extras {
+		v.Ext = b.exs[i].ext
+		if m.a.opts.Annotate {
+			v.Annotations = b.exs[i].ann
+		}
+	}
+	return v, nil
+}
+
+// Close stops the merging ahead and waits for it, so that the runs may be closed. Reading the rows to the end
+// stops it too.
+func (m *Merger) Close() {
+	if m.started {
+		select {
+		case <-m.stop:
+		default:
+			close(m.stop)
+		}
+		<-m.done
+	}
+}
+
+// Row returns the view as a Row, its key values copied into strings.
+func (v *RowView) Row() Row {
+	key := make([]string, len(v.Key))
+	for i, k := range v.Key {
+		key[i] = string(k)
+	}
+	return Row{Key: key, Count: v.Count, First: v.First, Last: v.Last, HasTime: v.HasTime, Annotations: v.Annotations, Ext: v.Ext}
+}
+
+// MergeRuns merges the runs written by WriteRun (of this aggregator or of others of the same detection and
+// options) with the groups still in memory, and calls emit with each row in key order: the rows Rows would
+// return had every group stayed in memory. Groups of equal key are combined as Merge does. The row passed to
+// emit is valid only during the call. The in-memory groups are dropped.
+func (a *Aggregator) MergeRuns(runs []io.Reader, emit func(*Row) error) error {
+	defer a.dropGroups()
+	m, err := a.NewMerger(runs)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	for {
+		row, err := m.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := emit(row); err != nil {
+			return err
+		}
+	}
+}
+
+// CompactRuns merges runs into one run written to w, for when there are too many runs to open at once. It
+// uses a fresh aggregator of a's detection and options; a is not changed.
+func (a *Aggregator) CompactRuns(runs []io.Reader, w io.Writer) error {
+	m, err := a.c.NewAggregator(a.opts).NewMerger(runs)
+	if err != nil {
+		return fmt.Errorf("engine: compact runs: %w", err)
+	}
+	rw := newRunWriter(w)
+	for {
+		ok, err := m.next()
+		if err != nil {
+			return fmt.Errorf("engine: compact runs: %w", err)
+		}
+		if !ok {
+			break
+		}
+		var ex *groupExtra
+		if a.extras {
+			ex = &m.accEx
+		}
+		if err := rw.write(m.accKey, &m.acc, ex); err != nil {
+			return fmt.Errorf("engine: compact runs: %w", err)
+		}
+	}
+	if err := rw.flush(); err != nil {
+		return fmt.Errorf("engine: compact runs: %w", err)
+	}
+	return nil
+}
