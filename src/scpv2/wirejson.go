@@ -1,8 +1,8 @@
 package scpv2
 
 import (
+	"bytes"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -15,7 +15,7 @@ import (
 func decodeWire(meta []byte, w *wireRequest) bool {
 	d := wireDecoder{b: meta}
 	var seen [len(requestKeys)]bool
-	ok := d.object(func(key string) bool {
+	ok := d.object(func(key []byte) bool {
 		i, ok := keyIndex(requestKeys[:], key, seen[:])
 		switch {
 		case !ok:
@@ -55,9 +55,9 @@ var (
 // keyIndex returns the index of key in keys and marks it seen, or -1 for a key that names no field. ok is false
 // for a key seen before or one that matches a field only when case is ignored (encoding/json matches it; its
 // rules for that are not repeated here).
-func keyIndex(keys []string, key string, seen []bool) (i int, ok bool) {
+func keyIndex(keys []string, key []byte, seen []bool) (i int, ok bool) {
 	for i, k := range keys {
-		if k == key {
+		if string(key) == k {
 			if seen[i] {
 				return 0, false
 			}
@@ -66,7 +66,7 @@ func keyIndex(keys []string, key string, seen []bool) (i int, ok bool) {
 		}
 	}
 	for _, k := range keys {
-		if strings.EqualFold(k, key) {
+		if bytes.EqualFold(key, []byte(k)) {
 			return 0, false
 		}
 	}
@@ -75,7 +75,7 @@ func keyIndex(keys []string, key string, seen []bool) (i int, ok bool) {
 
 func (d *wireDecoder) searchInfo(si *wireSearchInfo) bool {
 	var seen [len(searchInfoKeys)]bool
-	return d.object(func(key string) bool {
+	return d.object(func(key []byte) bool {
 		i, ok := keyIndex(searchInfoKeys[:], key, seen[:])
 		switch {
 		case !ok:
@@ -160,7 +160,7 @@ func (d *wireDecoder) next(c byte) bool {
 // literal consumes the literal word (true, false, null) if it comes next.
 func (d *wireDecoder) literal(word string) bool {
 	d.space()
-	if strings.HasPrefix(string(d.b[d.i:]), word) {
+	if len(d.b)-d.i >= len(word) && string(d.b[d.i:d.i+len(word)]) == word {
 		d.i += len(word)
 		return true
 	}
@@ -168,7 +168,7 @@ func (d *wireDecoder) literal(word string) bool {
 }
 
 // object reads an object, calling member with each key; member reads the value.
-func (d *wireDecoder) object(member func(key string) bool) bool {
+func (d *wireDecoder) object(member func(key []byte) bool) bool {
 	if !d.next('{') {
 		return false
 	}
@@ -177,7 +177,7 @@ func (d *wireDecoder) object(member func(key string) bool) bool {
 	}
 	for {
 		d.space()
-		key, ok := d.str()
+		key, ok := d.strBytes()
 		if !ok || !d.next(':') || !member(key) {
 			return false
 		}
@@ -192,46 +192,52 @@ func (d *wireDecoder) object(member func(key string) bool) bool {
 
 // str reads a string whose escapes are all one of \" \\ \/ \b \f \n \r \t.
 func (d *wireDecoder) str() (string, bool) {
+	b, ok := d.strBytes()
+	return string(b), ok
+}
+
+// strBytes is str returning the string's bytes: a slice of the input when it has no escape, so that a key
+// costs no allocation.
+func (d *wireDecoder) strBytes() ([]byte, bool) {
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return "", false
+		return nil, false
 	}
 	d.i++
 	start := d.i
 	for d.i < len(d.b) {
 		switch c := d.b[d.i]; {
 		case c == '"':
-			s := string(d.b[start:d.i])
 			d.i++
-			return s, true
+			return d.b[start : d.i-1], true
 		case c == '\\':
 			return d.escaped(start)
 		case c < 0x20:
-			return "", false
+			return nil, false
 		default:
 			d.i++
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // escaped finishes a string that has an escape at d.i and started at start.
-func (d *wireDecoder) escaped(start int) (string, bool) {
+func (d *wireDecoder) escaped(start int) ([]byte, bool) {
 	buf := append([]byte(nil), d.b[start:d.i]...)
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			return string(buf), true
+			return buf, true
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c != '\\':
 			buf = append(buf, c)
 			d.i++
 			continue
 		}
 		if d.i+1 >= len(d.b) {
-			return "", false
+			return nil, false
 		}
 		switch e := d.b[d.i+1]; e {
 		case '"', '\\', '/':
@@ -247,11 +253,11 @@ func (d *wireDecoder) escaped(start int) (string, bool) {
 		case 't':
 			buf = append(buf, '\t')
 		default: // \u and invalid escapes
-			return "", false
+			return nil, false
 		}
 		d.i += 2
 	}
-	return "", false
+	return nil, false
 }
 
 // stringInto reads a string into s; null leaves s as it is, as encoding/json does.
@@ -335,7 +341,7 @@ func (d *wireDecoder) skip(depth int) bool {
 	}
 	switch c := d.b[d.i]; {
 	case c == '{':
-		return d.object(func(string) bool { return d.skip(depth + 1) })
+		return d.object(func([]byte) bool { return d.skip(depth + 1) })
 	case c == '[':
 		d.i++
 		if d.next(']') {

@@ -126,33 +126,23 @@ func lex(src string) ([]token, error) {
 			toks = append(toks, token{tkMacro, src[i+1 : i+1+end], start})
 			i += end + 2
 		case '"':
-			var b strings.Builder
 			j := i + 1
-			closed := false
-			for j < len(src) {
-				switch src[j] {
-				case '\\':
-					if j+1 < len(src) && (src[j+1] == '"' || src[j+1] == '\\') {
-						b.WriteByte(src[j+1])
-						j += 2
-						continue
-					}
-					b.WriteByte('\\')
-					j++
-					continue
-				case '"':
+			closed, escaped := false, false
+			for j < len(src) && !closed {
+				switch {
+				case isEscape(src, j):
+					escaped = true
+					j += 2
+				case src[j] == '"':
 					closed = true
+				default:
+					j++
 				}
-				if closed {
-					break
-				}
-				b.WriteByte(src[j])
-				j++
 			}
 			if !closed {
 				return nil, newError(src, start, "unterminated quoted string")
 			}
-			toks = append(toks, token{tkString, b.String(), start})
+			toks = append(toks, token{tkString, unescape(src[i+1:j], escaped), start})
 			i = j + 1
 		default:
 			if c == '!' && i+1 < len(src) && src[i+1] == '=' {
@@ -164,21 +154,42 @@ func lex(src string) ([]token, error) {
 			// D:\Digital\RTFM, you must escape the backslash characters in the path, for example
 			// D:\\Digital\\RTFM" (Search Manual, "Search command primer", File paths).
 			j := i
-			var b strings.Builder
+			escaped := false
 			for j < len(src) && !isDelim(src[j]) {
 				if src[j] == '!' && j+1 < len(src) && src[j+1] == '=' && j > i {
 					break
 				}
-				if src[j] == '\\' && j+1 < len(src) && (src[j+1] == '\\' || src[j+1] == '"') {
-					b.WriteByte(src[j+1])
+				if isEscape(src, j) {
+					escaped = true
 					j += 2
 					continue
 				}
-				b.WriteByte(src[j])
 				j++
 			}
-			toks = append(toks, token{tkWord, b.String(), start})
+			toks = append(toks, token{tkWord, unescape(src[i:j], escaped), start})
 			i = j
 		}
 	}
+}
+
+// isEscape reports whether src[j] starts one of the two escapes of quoted strings and words: \\ and \".
+func isEscape(src string, j int) bool {
+	return src[j] == '\\' && j+1 < len(src) && (src[j+1] == '\\' || src[j+1] == '"')
+}
+
+// unescape returns s with each escape (isEscape) replaced by the character it escapes; a backslash before any
+// other character stays. Without escapes (escaped false) s is returned as it is, without a copy.
+func unescape(s string, escaped bool) string {
+	if !escaped {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for j := 0; j < len(s); j++ {
+		if isEscape(s, j) {
+			j++
+		}
+		b.WriteByte(s[j])
+	}
+	return b.String()
 }
