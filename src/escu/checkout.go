@@ -11,8 +11,8 @@ import (
 )
 
 // Checkout is the content of a splunk/security_content checkout: detections/**/*.yml, macros/*.yml and
-// lookups/*.yml with their CSV files. It is read once by escuyaml.LoadCheckout and is immutable afterwards, so it is safe
-// to share between goroutines.
+// lookups/*.yml with their CSV files. It is read once by escuyaml.LoadCheckout and is immutable afterwards, so it
+// is safe to share between goroutines.
 type Checkout struct {
 	// Dir is the checkout's root directory as given to escuyaml.LoadCheckout.
 	Dir string
