@@ -17,6 +17,7 @@ import (
 
 	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
+	"regasmdetect/src/splunkconf"
 )
 
 // The packages themselves are checked where they are built: `make package` (and .ci/run) builds them and runs
@@ -132,7 +133,10 @@ func TestPackages(t *testing.T) {
 	}
 }
 
+// checkPackage checks one package's contents, builds, AppInspect's rules and command resolution, and runs a
+// search through it (and one per detection a package built with ESCU=DIR carries).
 func checkPackage(t *testing.T, tree appTree, suffix string, builds []string, version string) {
+	var builtins []string // stems of the detections built in (make package ESCU=DIR)
 	want := map[string]bool{}
 	for p := range sourceFiles {
 		want[p] = true
@@ -155,7 +159,11 @@ func checkPackage(t *testing.T, tree appTree, suffix string, builds []string, ve
 			t.Fatal(err)
 		}
 		if f, ok := tree[p]; ok && !bytes.Equal(f.data, b) {
-			t.Errorf("%s in the package differs from %s", p, src)
+			if p != "default/savedsearches.conf" {
+				t.Errorf("%s in the package differs from %s", p, src)
+			} else {
+				builtins = builtinSearches(t, f.data, b)
+			}
 		}
 		mode := int64(0o644)
 		if p == "bin/regasmdetect" {
@@ -217,8 +225,52 @@ func checkPackage(t *testing.T, tree appTree, suffix string, builds []string, ve
 	for _, where := range []string{"etc/apps", "var/run/searchpeers/sh1-1700000000/apps"} {
 		appDir := filepath.Join(base, filepath.FromSlash(where), appName)
 		writeTree(t, tree, appDir)
-		runInstalled(t, appDir, version)
+		runInstalled(t, appDir, version, builtins)
+		builtins = nil // each built-in detection is searched once, in the first place
 	}
+}
+
+// builtinPrefix starts the search of the correlation search a package build writes for each built-in detection.
+const builtinPrefix = "| datamodel Endpoint Processes search | regasmdetect detection="
+
+// builtinSearches checks a package's savedsearches.conf that differs from the repository's: a package built
+// with ESCU=DIR (src/cmd/appgen -escu) keeps every byte of the repository's file and appends one disabled
+// correlation search per built-in detection. It returns the detections' stems.
+func builtinSearches(t *testing.T, pkg, src []byte) []string {
+	t.Helper()
+	rest, ok := bytes.CutPrefix(pkg, src)
+	if !ok {
+		t.Error("default/savedsearches.conf in the package does not start with default/savedsearches.conf")
+		return nil
+	}
+	f, err := splunkconf.Parse(rest)
+	if err != nil {
+		t.Errorf("default/savedsearches.conf in the package: the added stanzas: %v", err)
+		return nil
+	}
+	var stems []string
+	for _, s := range f.Stanzas {
+		if s.Name == splunkconf.DefaultStanza && len(s.Settings) == 0 {
+			continue
+		}
+		search, _ := s.Get("search")
+		disabled, _ := s.Get("disabled")
+		stem, _, _ := strings.Cut(strings.TrimPrefix(search, builtinPrefix), " ")
+		switch {
+		case !strings.HasPrefix(s.Name, "regasmdetect - ") || !strings.HasSuffix(s.Name, " - Rule"):
+			t.Errorf("default/savedsearches.conf in the package: added stanza [%s] is not a built-in detection's", s.Name)
+		case disabled != "true" && disabled != "1":
+			t.Errorf("[%s]: disabled = %q, want a disabled search", s.Name, disabled)
+		case !strings.HasPrefix(search, builtinPrefix) || stem == "":
+			t.Errorf("[%s]: search %q does not start with %q", s.Name, search, builtinPrefix)
+		default:
+			stems = append(stems, stem)
+		}
+	}
+	if len(stems) == 0 {
+		t.Error("default/savedsearches.conf in the package differs from the repository's and adds no built-in detection")
+	}
+	return stems
 }
 
 // buildKind is the executable format and architecture a build path must hold.
@@ -297,7 +349,7 @@ func writeTree(t *testing.T, tree appTree, dir string) {
 
 // runInstalled resolves the command in an installed app as splunkd on this machine would and runs a search
 // through it: the sample across three simulated indexers, with the options the shipped search passes.
-func runInstalled(t *testing.T, appDir, version string) {
+func runInstalled(t *testing.T, appDir, version string, builtins []string) {
 	t.Helper()
 	h, ok := thisHost()
 	if !ok {
@@ -317,7 +369,30 @@ func runInstalled(t *testing.T, appDir, version string) {
 			}
 		}
 		searchSample(t, exe)
+		for _, stem := range builtins {
+			searchBuiltin(t, exe, stem)
+		}
+		builtins = nil
 	}
+}
+
+// searchBuiltin runs the sample through a command executable with a built-in detection, as the package's
+// correlation search does: the executable must carry the detection and run it without error.
+func searchBuiltin(t *testing.T, exe, stem string) {
+	t.Helper()
+	ps, err := sample.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := splunkdtest.Search(t.Context(), exe, []string{"detection=" + stem}, splunkdtest.FromProcesses(ps), splunkdtest.Plan{Indexers: 1})
+	if err != nil {
+		t.Errorf("%s detection=%s: %v", exe, stem, err)
+		return
+	}
+	if len(res.Reduce.Stderr) != 0 {
+		t.Errorf("%s detection=%s: stderr %q", exe, stem, res.Reduce.Stderr)
+	}
+	t.Logf("built-in detection %s: %d rows for the sample", stem, len(res.Table.Rows))
 }
 
 // searchSample runs the sample through a command executable as splunkd does and checks the rows.
@@ -632,7 +707,7 @@ func TestCheckoutLinkedIntoSplunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	version, _ := conf(t, "default/app.conf").Lookup("launcher", "version")
-	runInstalled(t, linked, version)
+	runInstalled(t, linked, version, nil)
 
 	// The build outputs are ignored by git.
 	if _, err := os.Stat(filepath.Join(root(t), ".git")); err == nil {
