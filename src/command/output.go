@@ -207,7 +207,12 @@ func (r *resultRenderer) viewLen(w *scpv2.CSVWriter, v *engine.RowView) int {
 
 // viewFields returns the values of a row without annotate: the key values, count, firstTime and lastTime.
 func (r *resultRenderer) viewFields(v *engine.RowView) [][]byte {
-	num := strconv.AppendUint(r.num[:0], v.Count, 10)
+	num := r.num[:0]
+	if v.Count < 10 {
+		num = append(num, byte('0'+v.Count))
+	} else {
+		num = strconv.AppendUint(num, v.Count, 10)
+	}
 	count := len(num)
 	if v.HasTime {
 		num = engine.AppendTime(num, v.First)

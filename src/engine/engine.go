@@ -404,26 +404,26 @@ func FormatTime(t float64) string {
 //
 // Times of fewer than 2^31 seconds with at most six decimals (every _time Splunk writes) take a short cut to
 // the same text. Below 2^31 a float64 is at most 2^-22 from its neighbours, so at most one decimal with six
-// or fewer decimal places converts to t: when n / 10^k == t for the fewest places k (n = t·10^k rounded; the
-// division of two exact float64s rounds correctly, as parsing the decimal does), that decimal is the shortest
+// or fewer decimal places converts to t: when n / 10^6 == t for n = t·10^6 rounded (the division of two exact
+// float64s rounds correctly, as parsing the decimal does), n / 10^6 without its trailing zeros is the shortest
 // text that reads back as t, which is what strconv writes.
 func AppendTime(b []byte, t float64) []byte {
 	a := math.Abs(t)
 	if a < 1<<31 && !(t == 0 && math.Signbit(t)) {
-		for k, p := range pow10 {
-			n := math.Round(a * p)
-			if n/p != a {
-				continue
-			}
+		if n := math.Round(a * 1e6); n/1e6 == a {
 			if t < 0 {
 				b = append(b, '-')
 			}
-			i, unit := uint64(n), pow10Int[k]
-			b = strconv.AppendUint(b, i/unit, 10)
-			if k > 0 {
+			i := uint64(n)
+			b = strconv.AppendUint(b, i/1e6, 10)
+			if frac := i % 1e6; frac != 0 {
+				digits := 6
+				for frac%10 == 0 {
+					frac /= 10
+					digits--
+				}
 				b = append(b, '.')
-				frac := i % unit
-				for unit /= 10; unit > 0; unit /= 10 {
+				for unit := pow10Int[digits-1]; unit > 0; unit /= 10 {
 					b = append(b, byte('0'+frac/unit%10))
 				}
 			}
@@ -433,10 +433,7 @@ func AppendTime(b []byte, t float64) []byte {
 	return strconv.AppendFloat(b, t, 'f', -1, 64)
 }
 
-var (
-	pow10    = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
-	pow10Int = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
-)
+var pow10Int = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
 
 // ParseTime reads a raw _time value as the aggregators do (see parseTime), so that a caller feeding one record
 // to many aggregators can parse it once and pass the number with Record.SetTimeValue.

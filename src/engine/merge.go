@@ -156,19 +156,47 @@ func (m *Merger) combine(s *mergeSource) error {
 
 // mergeBatch is a batch of merged groups, their keys decoded, handed from the read-ahead goroutine.
 type mergeBatch struct {
-	vals []byte // the key values, one after the other
+	vals []byte // the keys, decoded in place (splitKey): each value followed by two bytes of terminator
 	ends []int  // the end of each value in vals, len(by) per group
 	recs []groupRec
 	exs  []groupExtra // with extras
 	err  error        // after the groups: io.EOF at the end, or the merge's error
 }
 
-// key returns where group i's key values start in b.vals and where each ends; n is the number of by-fields.
+// key returns where group i's key starts in b.vals and where each of its values ends; n is the number of
+// by-fields. Each value starts two bytes after the previous one ends.
 func (b *mergeBatch) key(i, n int) (start int, ends []int) {
 	if i*n > 0 {
-		start = b.ends[i*n-1]
+		start = b.ends[i*n-1] + 2
 	}
 	return start, b.ends[i*n : (i+1)*n]
+}
+
+// splitKey appends the encoded key k of n values to dst, undoing escapes but keeping each terminator after its
+// value (one copy of the key, not one per value), and appends the end of each value to ends. It reports
+// whether k is a well-formed key of exactly n values.
+func splitKey(dst []byte, ends []int, k []byte, n int) ([]byte, []int, bool) {
+	want := len(ends) + n
+	i := len(dst)
+	dst = append(dst, k...)
+	for i < len(dst) {
+		j := bytes.IndexByte(dst[i:], 0)
+		if j < 0 || i+j+1 == len(dst) {
+			return dst, ends, false
+		}
+		i += j
+		switch dst[i+1] {
+		case 0:
+			ends = append(ends, i)
+			i += 2
+		case 0xFF: // an escaped 0x00: drop the 0xFF
+			dst = append(dst[:i+1], dst[i+2:]...)
+			i++
+		default:
+			return dst, ends, false
+		}
+	}
+	return dst, ends, len(ends) == want
 }
 
 // batchGroups is the number of groups in a batch.
@@ -196,7 +224,7 @@ func (m *Merger) readAhead() {
 				break
 			}
 			var valid bool
-			if b.vals, b.ends, valid = decodeKey(b.vals, b.ends, m.accKey, n); !valid {
+			if b.vals, b.ends, valid = splitKey(b.vals, b.ends, m.accKey, n); !valid {
 				b.err = fmt.Errorf("%w: a key that does not hold %d values", errCorruptRun, n)
 				break
 			}
@@ -249,14 +277,20 @@ func (m *Merger) Next() (*Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, ends := b.key(i, len(m.a.c.by))
-	end := base
+	start, ends := b.key(i, len(m.a.c.by))
+	end := start
 	if len(ends) > 0 {
 		end = ends[len(ends)-1]
 	}
+	all := string(b.vals[start:end]) // one string for the key's values
+	key := m.row.Key[:0]
+	from := start
+	for _, e := range ends {
+		key = append(key, all[from-start:e-start])
+		from = e + 2
+	}
 	g := &b.recs[i]
-	m.row = Row{Key: splitString(m.row.Key[:0], string(b.vals[base:end]), ends, base),
-		Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
+	m.row = Row{Key: key, Count: g.count, First: g.first, Last: g.last, HasTime: g.hasTime}
 	if m.a.extras {
 		m.row.Ext = b.exs[i].ext
 		if m.a.opts.Annotate {
@@ -277,7 +311,7 @@ func (m *Merger) NextView() (*RowView, error) {
 	start, ends := b.key(i, len(m.a.c.by))
 	for _, end := range ends {
 		v.Key = append(v.Key, b.vals[start:end:end])
-		start = end
+		start = end + 2
 	}
 	g := &b.recs[i]
 	v.Count, v.First, v.Last, v.HasTime = g.count, g.first, g.last, g.hasTime

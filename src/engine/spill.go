@@ -180,46 +180,55 @@ func (s *mergeSource) advance() (bool, error) {
 	return ok, nil
 }
 
-// readGroup reads one group of a run; false at the run's clean end.
+// readGroup reads one group of a run; false at the run's clean end. The fixed-size parts are parsed from the
+// reader's buffer (Peek), not a byte at a time.
 func (s *mergeSource) readGroup() (bool, error) {
-	shared, err := binary.ReadUvarint(s.r)
-	if err == io.EOF {
-		return false, nil
-	}
-	if err != nil {
+	b, err := s.r.Peek(2 * binary.MaxVarintLen64)
+	if len(b) == 0 {
+		if err == io.EOF {
+			return false, nil
+		}
 		return false, err
 	}
-	rest, err := binary.ReadUvarint(s.r)
-	if err != nil {
-		return false, err
+	shared, n1 := binary.Uvarint(b)
+	rest, n2 := uvarintAt(b, n1)
+	if n2 <= 0 {
+		return false, errors.New("key length cut short or out of range")
 	}
 	if shared > uint64(len(s.keyBuf)) || rest > 1<<31 {
 		return false, errors.New("key length out of range")
 	}
+	s.r.Discard(n2)
 	if s.keyBuf, err = readBytes(s.r, s.keyBuf[:shared], int(rest)); err != nil {
 		return false, err
 	}
 	s.key = s.keyBuf
+	// count, flags, first and last
+	b, _ = s.r.Peek(binary.MaxVarintLen64 + 1 + 16)
 	g := groupRec{}
-	if g.count, err = binary.ReadUvarint(s.r); err != nil {
-		return false, err
+	var n int
+	if g.count, n = binary.Uvarint(b); n <= 0 || n == len(b) {
+		return false, errors.New("count cut short or out of range")
 	}
-	flags, err := s.r.ReadByte()
-	if err != nil {
-		return false, err
-	}
+	flags := b[n]
+	n++
 	if flags&runHasTime != 0 {
+		size := 16
+		if flags&runLastFirst != 0 {
+			size = 8
+		}
+		if len(b) < n+size {
+			return false, io.ErrUnexpectedEOF
+		}
 		g.hasTime = true
-		if g.first, err = readFloat(s.r); err != nil {
-			return false, err
-		}
+		g.first = math.Float64frombits(binary.LittleEndian.Uint64(b[n:]))
 		g.last = g.first
-		if flags&runLastFirst == 0 {
-			if g.last, err = readFloat(s.r); err != nil {
-				return false, err
-			}
+		if size == 16 {
+			g.last = math.Float64frombits(binary.LittleEndian.Uint64(b[n+8:]))
 		}
+		n += size
 	}
+	s.r.Discard(n)
 	s.rec, s.ex = g, nil
 	if flags&runExtras != 0 {
 		if err := readExtra(s.r, &s.exBuf); err != nil {
@@ -228,6 +237,19 @@ func (s *mergeSource) readGroup() (bool, error) {
 		s.ex = &s.exBuf
 	}
 	return true, nil
+}
+
+// uvarintAt decodes the uvarint that follows the one of n bytes at the start of b, and returns the end of both
+// (0 or less when either is cut short or too long).
+func uvarintAt(b []byte, n int) (uint64, int) {
+	if n <= 0 {
+		return 0, n
+	}
+	x, m := binary.Uvarint(b[n:])
+	if m <= 0 {
+		return 0, m
+	}
+	return x, n + m
 }
 
 // readExtra reads what appendExtra wrote into ex (fresh lists: they may be kept).

@@ -65,17 +65,14 @@ func keyStrings(key []string, k []byte, n int, scratch *keyScratch) ([]string, b
 	if !ok {
 		return key, false
 	}
-	return splitString(key[:0], string(scratch.dec), scratch.ends, 0), true
-}
-
-// splitString appends to key the values of all, which end at ends (offsets from base).
-func splitString(key []string, all string, ends []int, base int) []string {
+	all := string(scratch.dec)
+	key = key[:0]
 	start := 0
-	for _, end := range ends {
-		key = append(key, all[start:end-base])
-		start = end - base
+	for _, end := range scratch.ends {
+		key = append(key, all[start:end])
+		start = end
 	}
-	return key
+	return key, true
 }
 
 // keyScratch holds the buffers keyStrings reuses.
