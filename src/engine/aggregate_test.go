@@ -238,3 +238,29 @@ func TestMemCostsTheKey(t *testing.T) {
 	}
 	runtime.KeepAlive(a)
 }
+
+// TestCommonPrefixSuffix: the word-at-a-time loops find the first and last differing byte at every position.
+func TestCommonPrefixSuffix(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos <= n; pos++ {
+			a := bytes.Repeat([]byte{'k'}, n)
+			b := bytes.Clone(a)
+			if pos < n {
+				b[pos] = 'x'
+			}
+			wantP, wantS := pos, n-1-pos
+			if pos == n {
+				wantP, wantS = n, n
+			}
+			if got := commonPrefix(a, b); got != wantP {
+				t.Errorf("commonPrefix, %d bytes differing at %d: %d", n, pos, got)
+			}
+			if got := commonSuffix(a, b); got != wantS {
+				t.Errorf("commonSuffix, %d bytes differing at %d: %d", n, pos, got)
+			}
+			if got := commonSuffix(append([]byte("longer "), a...), b); got != wantS {
+				t.Errorf("commonSuffix of a longer slice, %d bytes differing at %d: %d", n, pos, got)
+			}
+		}
+	}
+}

@@ -48,16 +48,17 @@ func (a *Aggregator) WriteRun(w io.Writer) error {
 
 // Run format, per group, in key order:
 //
-//	uvarint  bytes the encoded key shares with the previous group's (0 for the first)
-//	uvarint  length of the rest of the key, then its bytes
+//	uvarint  bytes the encoded key shares with the start of the previous group's (0 for the first)
+//	uvarint  bytes it shares with the end of the rest of the previous group's
+//	uvarint  length of what is between, then its bytes
 //	uvarint  count
 //	byte     flags: 1 has time, 2 last equals first (only last is left out), 4 extras follow
 //	8 bytes  first, float64 bits, little endian (has time)
 //	8 bytes  last (has time, unless flag 2)
 //	extras   (flag 4) the annotation lists, then per aggregate state its values and time, as writeExtra
 //
-// Sorted keys share long prefixes (the same host, user, parent command line), so a group costs little more
-// than what tells it from the previous one.
+// Sorted keys share long prefixes (the same host, user, parent command line), and often the values after the
+// one that differs (process ids), so a group costs little more than what tells it from the previous one.
 const (
 	runHasTime   = 1
 	runLastFirst = 2
@@ -78,9 +79,11 @@ func newRunWriter(w io.Writer) *runWriter {
 // write writes one group; ex is nil when the aggregator keeps no extras.
 func (w *runWriter) write(key []byte, g *groupRec, ex *groupExtra) error {
 	shared := commonPrefix(w.prev, key)
+	end := commonSuffix(w.prev[shared:], key[shared:])
 	b := binary.AppendUvarint(w.buf[:0], uint64(shared))
-	b = binary.AppendUvarint(b, uint64(len(key)-shared))
-	b = append(b, key[shared:]...)
+	b = binary.AppendUvarint(b, uint64(end))
+	b = binary.AppendUvarint(b, uint64(len(key)-shared-end))
+	b = append(b, key[shared:len(key)-end]...)
 	b = binary.AppendUvarint(b, g.count)
 	var flags byte
 	if g.hasTime {
@@ -146,9 +149,10 @@ type mergeSource struct {
 	ex  *groupExtra // nil without extras
 
 	// a run
-	r      *bufio.Reader
-	keyBuf []byte
-	exBuf  groupExtra
+	r       *bufio.Reader
+	keyBuf  []byte // the key of the head group
+	prevBuf []byte // the previous group's key's buffer, reused
+	exBuf   groupExtra
 	// the aggregator's groups
 	t     *groupTable
 	order []uint32
@@ -191,18 +195,23 @@ func (s *mergeSource) readGroup() (bool, error) {
 		return false, err
 	}
 	shared, n1 := binary.Uvarint(b)
-	rest, n2 := uvarintAt(b, n1)
-	if n2 <= 0 {
+	end, n2 := uvarintAt(b, n1)
+	middle, n3 := uvarintAt(b, n2)
+	if n3 <= 0 {
 		return false, errors.New("key length cut short or out of range")
 	}
-	if shared > uint64(len(s.keyBuf)) || rest > 1<<31 {
+	prev := s.key
+	if shared > uint64(len(prev)) || end > uint64(len(prev))-shared || middle > 1<<31 {
 		return false, errors.New("key length out of range")
 	}
-	s.r.Discard(n2)
-	if s.keyBuf, err = readBytes(s.r, s.keyBuf[:shared], int(rest)); err != nil {
+	s.r.Discard(n3)
+	s.keyBuf, s.prevBuf = s.prevBuf, s.keyBuf // prev is in s.prevBuf now
+	k := append(s.keyBuf[:0], prev[:shared]...)
+	if k, err = readBytes(s.r, k, int(middle)); err != nil {
 		return false, err
 	}
-	s.key = s.keyBuf
+	k = append(k, prev[len(prev)-int(end):]...)
+	s.keyBuf, s.key = k, k
 	// count, flags, first and last
 	b, _ = s.r.Peek(binary.MaxVarintLen64 + 1 + 16)
 	g := groupRec{}
