@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 
@@ -219,7 +220,11 @@ func (r *resultRenderer) viewFields(v *engine.RowView) [][]byte {
 	}
 	first := len(num)
 	if v.HasTime {
-		num = engine.AppendTime(num, v.Last)
+		if v.Last == v.First && math.Signbit(v.Last) == math.Signbit(v.First) { // a group of one record
+			num = append(num, num[count:first]...)
+		} else {
+			num = engine.AppendTime(num, v.Last)
+		}
 	}
 	f := append(r.fields[:0], v.Key...)
 	f = append(f, num[:count], num[count:first], num[first:])
