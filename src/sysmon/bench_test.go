@@ -10,10 +10,14 @@ import (
 	"regasmdetect/src/internal/shared"
 )
 
-func benchReader(b *testing.B, rel string, mk func(data []byte) Reader) {
+// benchReader reads copies of the shared log rel (one when copies is omitted) with the readers mk makes.
+func benchReader(b *testing.B, rel string, mk func(data []byte) Reader, copies ...int) {
 	data, err := os.ReadFile(shared.Path(b, rel))
 	if err != nil {
 		b.Fatal(err)
+	}
+	if len(copies) > 0 {
+		data = bytes.Repeat(data, copies[0])
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -53,6 +57,25 @@ func BenchmarkJSONLinesOTRF(b *testing.B) {
 	benchReader(b, "data/sysmon/otrf/otrf_all_sysmon_eid1.jsonl", func(d []byte) Reader {
 		return NewJSONReader(bytes.NewReader(d), "bench")
 	})
+}
+
+// The parallel reader over 20 copies of a log (a block per worker needs more than one copy), on every core.
+func benchParallel(b *testing.B, rel string, format Format) {
+	benchReader(b, rel, func(d []byte) Reader {
+		return NewParallelReader(bytes.NewReader(d), format, "bench", 0)
+	}, 20)
+}
+
+func BenchmarkXMLLinesParallel(b *testing.B) {
+	benchParallel(b, "data/sysmon/evtx-attack-samples/ALL_sysmon_events.xml.log", XML)
+}
+
+func BenchmarkJSONLinesParallel(b *testing.B) {
+	benchParallel(b, "data/sysmon/evtx-attack-samples/ALL_sysmon_events.jsonl", JSON)
+}
+
+func BenchmarkJSONLinesOTRFParallel(b *testing.B) {
+	benchParallel(b, "data/sysmon/otrf/otrf_all_sysmon_eid1.jsonl", JSON)
 }
 
 func BenchmarkEVTX(b *testing.B) {

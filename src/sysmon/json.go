@@ -39,6 +39,13 @@ func NewJSONReader(r io.Reader, source string) Reader {
 
 func (j *jsonReader) Stats() Stats { return j.stats }
 
+func (j *jsonReader) resetBytes(b []byte, first bool) {
+	j.lr.resetBytes(b, first)
+	j.stats = Stats{}
+}
+
+func (j *jsonReader) lineCount() int64 { return j.lr.line }
+
 func (j *jsonReader) Next(p *cim.Process) error {
 	for {
 		line, err := j.lr.next()

@@ -22,15 +22,17 @@ type lineReader struct {
 	buf  []byte
 	line int64 // number of the line last returned
 	err  error // sticky read error
+	// inner is set for a block that does not start the input: its first line has no byte-order mark.
+	inner bool
 }
 
 func newLineReader(r io.Reader) *lineReader {
 	return &lineReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// newBytesLineReader reads the lines of b in place; line is the number of lines before b.
-func newBytesLineReader(b []byte, line int64) *lineReader {
-	return &lineReader{mem: b, line: line}
+// resetBytes makes l read the lines of b in place, numbering them from 1; first says whether b starts the input.
+func (l *lineReader) resetBytes(b []byte, first bool) {
+	*l = lineReader{mem: b, buf: l.buf[:0], inner: !first}
 }
 
 // next returns the next line without its line ending. At the end it returns io.EOF; for an over-long line it
@@ -113,7 +115,7 @@ func (l *lineReader) trim(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
 		b = b[:n-1]
 	}
-	if l.line == 1 && len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+	if l.line == 1 && !l.inner && len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
 		b = b[3:]
 	}
 	return b

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -143,11 +144,8 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 		in.Format = Detect(head)
 	}
 	switch in.Format {
-	case XML:
-		// NewParallelReader gives the same items, but measured slower here (docs/sysmon-mapping.md): not used.
-		in.Events = NewXMLReader(content, name)
-	case JSON:
-		in.Events = NewJSONReader(content, name)
+	case XML, JSON:
+		in.Events = newTextReader(content, in.Format, name)
 	case CSV:
 		in.Text = content
 	case EVTX:
@@ -162,6 +160,18 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 		return nil, fmt.Errorf("%s: not a format regasmdetect reads (Sysmon XML, JSON lines, EVTX or Splunk CSV)", name)
 	}
 	return in, nil
+}
+
+// newTextReader returns the reader of an XML or JSON lines input: on every core when there is more than one
+// (the records, errors and counts are the sequential reader's; docs/sysmon-mapping.md), else sequential.
+func newTextReader(r io.Reader, format Format, name string) Reader {
+	if runtime.GOMAXPROCS(0) > 1 {
+		return NewParallelReader(r, format, name, 0)
+	}
+	if format == XML {
+		return NewXMLReader(r, name)
+	}
+	return NewJSONReader(r, name)
 }
 
 // openEVTX returns the EVTX reader of an input: in place for a regular uncompressed file, else as a stream.

@@ -6,30 +6,48 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"regasmdetect/src/cim"
 )
 
 // Parallel reading of the line-based formats. The input is cut into blocks at line ends where a reader's state
 // is clean: any line end for JSON lines, a line end followed by a line that starts an <Event> for XML. Each block
-// is parsed by a worker with a reader of its own (numbering lines from the block's first line), and Next hands
-// out the records and record errors in input order, so that what the caller sees is what the sequential reader
-// gives, item for item (ParallelTest and FuzzParallel compare the two). Memory is bounded: at most 2×workers
-// blocks of about blockSize bytes are in flight. A line longer than MaxLine (no cut point within blockSize +
-// MaxLine bytes) switches the rest of the input to the sequential reader, which bounds such lines itself.
+// is parsed in place (its lines are slices of it, nothing is copied) by a worker with a reader of its own, which
+// numbers lines from the block's start; Next hands out the records and record errors in input order, adding the
+// lines of the blocks before, so that what the caller sees is what the sequential reader gives, item for item
+// (TestParallelMatchesSequential and FuzzParallel compare the two). While the block Next needs is still being
+// parsed, Next parses a later block itself rather than wait, so that no core idles when a worker is slow to run
+// (a busy machine). Memory is bounded: at most blocksPerParser × (workers+1) blocks of about parallelBlock bytes
+// are in flight. A
+// line longer than MaxLine (no cut point within parallelBlock + MaxLine bytes) switches the rest of the input to
+// the sequential reader, which bounds such lines itself.
 
-// parallelBlock is the size blocks are cut at (each extends to the next cut point).
-const parallelBlock = 1 << 20
+// parallelBlock is the size blocks are cut at (each extends to the next cut point). Measured on 2 cores over
+// the shared logs, 256 KiB beats 64 KiB, 128 KiB, 512 KiB and 1 MiB: a block is parsed while it is still in the
+// cache it was read into, and a batch's records take less memory to warm up.
+const parallelBlock = 256 << 10
 
-// parBatch is one block: its bytes, then the items its worker found.
+// blocksPerParser is how many blocks may be in flight per parser (the workers and Next): slack, so that a
+// parser the operating system leaves waiting for a while holds up the others less.
+const blocksPerParser = 4
+
+// readSize is the least room a block has for each read: the size of the buffer NewInput reads through, so that
+// reads go from the file to the block directly (bufio.Reader.Read bypasses its buffer for reads that large).
+const readSize = 256 << 10
+
+// parBatch is one block: its bytes, then the items its parser found.
 type parBatch struct {
 	data  []byte
-	line  int64 // lines before the block
-	last  bool  // the block ends the input
-	procs []cim.Process
-	items []parItem
-	stats Stats
-	done  chan struct{}
+	first bool // the block starts the input (its first line may open with a byte-order mark)
+	last  bool // the block ends the input
+	// claimed is set by whoever parses the block: a worker, or Next.
+	claimed atomic.Bool
+	lines   int64 // lines in the block
+	procs   []cim.Process
+	items   []parItem
+	stats   Stats
+	done    chan struct{}
 	// tail, when not nil, is the rest of the input (from this block's first byte) to be read sequentially.
 	tail io.Reader
 }
@@ -41,43 +59,51 @@ type parItem struct {
 }
 
 type parallelReader struct {
-	format   Format
-	source   string
-	order    chan *parBatch
-	free     chan *parBatch
-	quit     chan struct{}
-	cur      *parBatch
-	next     int
-	stats    Stats
-	seq      Reader // after a tail: the sequential reader of the rest
+	format Format
+	source string
+	order  chan *parBatch // every block, in input order
+	free   chan *parBatch
+	quit   chan struct{}
+	ahead  []*parBatch // blocks taken from order, not handed out yet
+	own    blockReader // Next's reader, for the blocks it parses itself
+	cur    *parBatch
+	next   int
+	lines  int64 // lines of the blocks before cur (or before the tail)
+	stats  Stats
+	seq    Reader // after a tail: the sequential reader of the rest
+	// seqBase are the counts before the tail.
 	seqBase  Stats
-	finished bool
+	finished bool // order is closed and empty
 }
 
 // NewParallelReader returns a Reader of XML or JSON lines from r that parses blocks of the input on workers
-// goroutines (GOMAXPROCS when workers <= 0). Its records and record errors are those of NewXMLReader or
-// NewJSONReader, in the same order. Call Close to stop it early; reading to io.EOF stops it too.
+// goroutines besides the caller's (GOMAXPROCS-1, at least one, when workers <= 0). Its records and record errors
+// are those of NewXMLReader or NewJSONReader, in the same order. Call Close to stop it early; reading to io.EOF
+// stops it too.
 func NewParallelReader(r io.Reader, format Format, source string, workers int) Reader {
+	if workers <= 0 {
+		workers = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
 	return newParallelReader(r, format, source, workers, parallelBlock)
 }
 
 func newParallelReader(r io.Reader, format Format, source string, workers, block int) *parallelReader {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	inFlight := 2 * workers
+	inFlight := blocksPerParser * (workers + 1)
 	p := &parallelReader{format: format, source: source, order: make(chan *parBatch, inFlight),
 		free: make(chan *parBatch, inFlight), quit: make(chan struct{})}
 	for i := 0; i < inFlight; i++ {
 		p.free <- &parBatch{}
 	}
-	jobs := make(chan *parBatch, inFlight)
+	var jobs chan *parBatch // nil without workers: Next parses every block
+	if workers > 0 {
+		jobs = make(chan *parBatch, inFlight)
+	}
 	go p.produce(r, jobs, block)
 	for i := 0; i < workers; i++ {
 		go func() {
+			rd := p.newBlockReader()
 			for b := range jobs {
-				p.parse(b)
-				close(b.done)
+				p.claimAndParse(rd, b)
 			}
 		}()
 	}
@@ -111,11 +137,12 @@ func (p *parallelReader) cutPoint(b []byte, from int) int {
 
 // produce cuts the input into blocks and queues each for a worker and for Next, in order.
 func (p *parallelReader) produce(r io.Reader, jobs chan<- *parBatch, block int) {
-	defer close(jobs)
+	if jobs != nil {
+		defer close(jobs)
+	}
 	defer close(p.order)
 	var carry []byte // bytes read past the last cut
-	var line int64
-	eof := false
+	first, eof := true, false
 	limit := block + MaxLine + 2
 	for {
 		var b *parBatch
@@ -127,8 +154,8 @@ func (p *parallelReader) produce(r io.Reader, jobs chan<- *parBatch, block int) 
 		data := append(b.data[:0], carry...)
 		var rerr error
 		read := func() {
-			if cap(data)-len(data) < 64<<10 {
-				data = slices.Grow(data, 256<<10)
+			if cap(data)-len(data) < readSize {
+				data = slices.Grow(data, readSize)
 			}
 			n, err := r.Read(data[len(data):cap(data)])
 			data = data[:len(data)+n]
@@ -152,10 +179,12 @@ func (p *parallelReader) produce(r io.Reader, jobs chan<- *parBatch, block int) 
 			}
 			read()
 		}
+		b.first, b.tail = first, nil
+		first = false
 		if rerr != nil || cut < 0 {
 			// A read error, or no cut point within the limit (a line longer than MaxLine): the sequential reader
 			// reads the rest, from this block's first byte, and reports either as it would have.
-			b.data, b.line = data, line
+			b.data = data
 			var rest io.Reader = r
 			if rerr != nil {
 				rest = errReader{rerr}
@@ -165,17 +194,18 @@ func (p *parallelReader) produce(r io.Reader, jobs chan<- *parBatch, block int) 
 			return
 		}
 		carry = append(carry[:0], data[cut:]...)
-		b.data, b.line, b.last = data[:cut], line, eof && len(carry) == 0
-		line += int64(bytes.Count(b.data, []byte{'\n'}))
+		b.data, b.last = data[:cut], eof && len(carry) == 0
 		if !p.send(b, jobs) || b.last {
 			return
 		}
 	}
 }
 
-// send queues b for Next (and, unless it is a tail, for a worker). It reports false when the reader is closed.
+// send queues b for Next (and, unless it is a tail or there are no workers, for a worker). It reports false
+// when the reader is closed.
 func (p *parallelReader) send(b *parBatch, jobs chan<- *parBatch) bool {
 	b.done = make(chan struct{})
+	b.claimed.Store(false)
 	if b.tail != nil {
 		close(b.done)
 	}
@@ -184,7 +214,7 @@ func (p *parallelReader) send(b *parBatch, jobs chan<- *parBatch) bool {
 	case <-p.quit:
 		return false
 	}
-	if b.tail == nil {
+	if b.tail == nil && jobs != nil {
 		select {
 		case jobs <- b:
 		case <-p.quit:
@@ -198,9 +228,39 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// parse reads one block with a sequential reader.
-func (p *parallelReader) parse(b *parBatch) {
-	rd := p.blockReader(bytes.NewReader(b.data), b.line)
+// blockReader is a sequential reader that reads blocks in place, one after the other.
+type blockReader interface {
+	Reader
+	// resetBytes starts reading the block b from a clean state, numbering its lines from 1; first says whether
+	// b starts the input.
+	resetBytes(b []byte, first bool)
+	// lineCount returns the number of lines read.
+	lineCount() int64
+}
+
+// newBlockReader returns a reader of blocks.
+func (p *parallelReader) newBlockReader() blockReader {
+	if p.format == XML {
+		return &xmlReader{lr: &lineReader{}, source: p.source, ev: newEvent()}
+	}
+	j := &jsonReader{lr: &lineReader{}, source: p.source, ev: newEvent()}
+	j.p.ev = j.ev
+	return j
+}
+
+// claimAndParse parses b with rd unless another parser has claimed it, and reports whether it did.
+func (p *parallelReader) claimAndParse(rd blockReader, b *parBatch) bool {
+	if !b.claimed.CompareAndSwap(false, true) {
+		return false
+	}
+	p.parse(rd, b)
+	close(b.done)
+	return true
+}
+
+// parse reads one block, in place, with the sequential reader rd.
+func (p *parallelReader) parse(rd blockReader, b *parBatch) {
+	rd.resetBytes(b.data, b.first)
 	b.items = b.items[:0]
 	n := 0
 	for {
@@ -227,11 +287,12 @@ func (p *parallelReader) parse(b *parBatch) {
 		b.items = append(b.items, parItem{proc: n})
 		n++
 	}
+	b.lines = rd.lineCount()
 	b.stats = rd.Stats()
 }
 
-// blockReader returns the sequential reader of a block whose first line is line+1.
-func (p *parallelReader) blockReader(r io.Reader, line int64) Reader {
+// tailReader returns the sequential reader of the rest of the input, whose first line is line+1.
+func (p *parallelReader) tailReader(r io.Reader, line int64) Reader {
 	if p.format == XML {
 		x := NewXMLReader(r, p.source).(*xmlReader)
 		x.lr.line = line
@@ -263,34 +324,99 @@ func (p *parallelReader) Next(out *cim.Process) error {
 			it := p.cur.items[p.next]
 			p.next++
 			if it.err != nil {
+				var re *RecordError
+				if errors.As(it.err, &re) {
+					re.Record += p.lines
+				}
 				return it.err
 			}
 			// Swap: the caller takes the record's storage, the batch keeps the caller's for its next use. No copy;
 			// the values stay valid until the next call, as with the sequential readers.
 			*out, p.cur.procs[it.proc] = p.cur.procs[it.proc], *out
+			out.Record += p.lines
 			return nil
 		}
 		if p.cur != nil {
 			p.addStats(p.cur.stats)
+			p.lines += p.cur.lines
 			p.free <- p.cur
 			p.cur = nil
 		}
-		if p.finished {
+		b := p.head()
+		if b == nil {
 			return io.EOF
 		}
-		b, ok := <-p.order
-		if !ok {
-			p.finished = true
-			return io.EOF
-		}
-		<-b.done
 		if b.tail != nil {
 			p.seqBase = p.stats
-			p.seq = p.blockReader(b.tail, b.line)
+			p.seq = p.tailReader(b.tail, p.lines)
 			continue
 		}
 		p.cur, p.next = b, 0
 	}
+}
+
+// head returns the next block in input order once it is parsed, or nil at the end of the input. While a worker
+// parses it, head parses a later block no worker has taken yet, if there is one, rather than wait.
+func (p *parallelReader) head() *parBatch {
+	for {
+		if len(p.ahead) == 0 && !p.receive(true) {
+			return nil
+		}
+		h := p.ahead[0]
+		p.help(h)
+		select {
+		case <-h.done:
+			p.ahead = p.ahead[:copy(p.ahead, p.ahead[1:])]
+			return h
+		default:
+		}
+		helped := false
+		for i := 1; i < len(p.ahead) && !helped; i++ {
+			helped = p.help(p.ahead[i])
+		}
+		if !helped && p.receive(false) {
+			helped = p.help(p.ahead[len(p.ahead)-1])
+		}
+		if !helped {
+			<-h.done
+		}
+	}
+}
+
+// help parses b in Next when no worker has taken it, and reports whether it did.
+func (p *parallelReader) help(b *parBatch) bool {
+	if b.tail != nil {
+		return false
+	}
+	if p.own == nil {
+		p.own = p.newBlockReader()
+	}
+	return p.claimAndParse(p.own, b)
+}
+
+// receive takes the next block from order into ahead, waiting for it when wait is set. It reports whether it
+// took one.
+func (p *parallelReader) receive(wait bool) bool {
+	if p.finished {
+		return false
+	}
+	var b *parBatch
+	var ok bool
+	if wait {
+		b, ok = <-p.order
+	} else {
+		select {
+		case b, ok = <-p.order:
+		default:
+			return false
+		}
+	}
+	if !ok {
+		p.finished = true
+		return false
+	}
+	p.ahead = append(p.ahead, b)
+	return true
 }
 
 func (p *parallelReader) addStats(s Stats) {

@@ -61,7 +61,8 @@ func checkParallel(t *testing.T, name string, data []byte, format Format, blocks
 	t.Helper()
 	want := items(t, sequential(data, format))
 	for _, block := range blocks {
-		for _, workers := range []int{1, 3} {
+		// No worker: Next parses every block itself.
+		for _, workers := range []int{0, 1, 3} {
 			got := items(t, newParallelReader(bytes.NewReader(data), format, "in", workers, block))
 			if got != want {
 				t.Errorf("%s, block %d, %d workers: differs from the sequential reader\n%s", name, block, workers, firstDiff(want, got))
@@ -111,6 +112,8 @@ func TestParallelMatchesSequential(t *testing.T) {
 		"xml truncated at the end": {XML, ev + "\n" + ev + "\n<Event><System>"},
 		"xml long line":            {XML, ev + "\n" + long + "\n" + ev + "\n"},
 		"xml crlf":                 {XML, ev + "\r\n" + ev + "\r\n"},
+		"xml bom after line 1":     {XML, ev + "\n\xef\xbb\xbf" + ev + "\n" + ev + "\n"},
+		"json bom after line 1":    {JSON, js + "\n\xef\xbb\xbf" + js + "\n" + js + "\n"},
 		"json bad and blank":       {JSON, "\xef\xbb\xbf" + js + "\n\n  \n{oops\n[1]\n" + js + "\r\n" + js},
 		"json long line":           {JSON, js + "\n" + long + "\n" + js + "\n"},
 		"json long last line":      {JSON, js + "\n" + long},
@@ -156,18 +159,18 @@ func FuzzParallel(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b, uint16(300), true)
-		f.Add(b, uint16(1), false)
+		f.Add(b, uint16(300), true, uint8(2))
+		f.Add(b, uint16(1), false, uint8(0))
 	}
-	f.Fuzz(func(t *testing.T, data []byte, block uint16, xml bool) {
+	f.Fuzz(func(t *testing.T, data []byte, block uint16, xml bool, workers uint8) {
 		format := JSON
 		if xml {
 			format = XML
 		}
 		want := items(t, sequential(data, format))
-		got := items(t, newParallelReader(bytes.NewReader(data), format, "in", 2, int(block)+1))
+		got := items(t, newParallelReader(bytes.NewReader(data), format, "in", int(workers%3), int(block)+1))
 		if got != want {
-			t.Fatalf("block %d: differs\n%s", int(block)+1, firstDiff(want, got))
+			t.Fatalf("block %d, %d workers: differs\n%s", int(block)+1, workers%3, firstDiff(want, got))
 		}
 	})
 }

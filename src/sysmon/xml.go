@@ -37,6 +37,13 @@ func NewXMLReader(r io.Reader, source string) Reader {
 
 func (x *xmlReader) Stats() Stats { return x.stats }
 
+func (x *xmlReader) resetBytes(b []byte, first bool) {
+	x.lr.resetBytes(b, first)
+	*x = xmlReader{lr: x.lr, source: x.source, ev: x.ev, pending: x.pending[:0], general: x.general}
+}
+
+func (x *xmlReader) lineCount() int64 { return x.lr.line }
+
 // recordErr reports a bad event.
 func (x *xmlReader) recordErr(line int64, err error) error {
 	x.stats.Events++
