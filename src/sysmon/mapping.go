@@ -50,7 +50,7 @@ func Map(e *event, p *cim.Process) {
 	p.Set(cim.ProcessID, r.get(sProcessID))
 	p.Set(cim.ProcessGUID, r.get(sProcessGUID))
 	p.Set(cim.ProcessHash, r.get(sHashes))
-	p.Set(cim.ProcessIntegrityLevel, lower(r.get(sIntegrityLevel)))
+	setLower(p, cim.ProcessIntegrityLevel, r.get(sIntegrityLevel))
 	p.Set(cim.ProcessCurrentDirectory, r.get(sCurrentDirectory))
 
 	setOrUnknown(p, cim.ParentProcess, parentCmd)
@@ -96,29 +96,31 @@ func setOrUnknown(p *cim.Process, f cim.Field, v []byte) {
 	p.Set(f, v)
 }
 
-// lower lower-cases s, without allocating for the integrity levels Windows writes or values already in lower
-// case.
-func lower(s []byte) []byte {
+// setLower sets field f of p to s lower-cased, without allocating for the integrity levels Windows writes or
+// values already in lower case.
+func setLower(p *cim.Process, f cim.Field, s []byte) {
 	switch string(s) {
 	case "System":
-		return []byte("system")
+		p.SetString(f, "system")
 	case "High":
-		return []byte("high")
+		p.SetString(f, "high")
 	case "Medium":
-		return []byte("medium")
+		p.SetString(f, "medium")
 	case "Low":
-		return []byte("low")
+		p.SetString(f, "low")
 	case "Untrusted":
-		return []byte("untrusted")
+		p.SetString(f, "untrusted")
 	case "AppContainer":
-		return []byte("appcontainer")
-	}
-	for _, c := range s {
-		if c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return bytes.ToLower(s)
+		p.SetString(f, "appcontainer")
+	default:
+		for _, c := range s {
+			if c >= 'A' && c <= 'Z' || c >= 0x80 {
+				p.Set(f, bytes.ToLower(s))
+				return
+			}
 		}
+		p.Set(f, s)
 	}
-	return s
 }
 
 // basename returns what follows the last separator of a path, case kept: backslash for Windows
