@@ -443,6 +443,33 @@ func TestCSVWriterRowBytes(t *testing.T) {
 			t.Fatalf("case %d: WriteRowBytes wrote %q, WriteRow %q", i, wb.Bytes(), ws.Bytes())
 		}
 	}
+	// Rows whose columns repeat the previous row's values, or not, the caller changing its values after each
+	// call: WriteRowBytes keeps nothing of them.
+	pool := []string{"", "a", `"q"`, "x,y", "a\r\nb", "same", "longer value, with a comma"}
+	var ws, wb CSVWriter
+	for i := 0; i < 5000; i++ {
+		rec := make([]string, 1+rng.IntN(4))
+		bs := make([][]byte, len(rec))
+		for j := range rec {
+			rec[j] = pool[rng.IntN(len(pool))]
+			bs[j] = []byte(rec[j])
+		}
+		ws.WriteRow(rec)
+		n := wb.Len()
+		wb.WriteRowBytes(bs)
+		if got := RowLenBytes(bs); got != wb.Len()-n {
+			t.Fatalf("row %d %q: RowLenBytes %d, WriteRowBytes wrote %d bytes", i, rec, got, wb.Len()-n)
+		}
+		for j := range bs {
+			// the caller may change its values after the call
+			for k := range bs[j] {
+				bs[j][k] = '!'
+			}
+		}
+		if !bytes.Equal(ws.Bytes(), wb.Bytes()) {
+			t.Fatalf("row %d %q: WriteRowBytes wrote\n%q\nWriteRow\n%q", i, rec, wb.Bytes(), ws.Bytes())
+		}
+	}
 	var w CSVWriter
 	row := [][]byte{bytes.Repeat([]byte(`a "quoted", long value `), 4), []byte("plain value longer than thirty-two bytes")}
 	if n := testing.AllocsPerRun(100, func() { w.Reset(); w.WriteRowBytes(row) }); n != 0 {
