@@ -3,6 +3,7 @@
 // formats (one file of copies), `cat FILES | wc -c` for EVTX (a folder of copies of the shared .evtx files, since
 // an EVTX file cannot be concatenated). It prints, per format, the median wall time, throughput, the ratio to the
 // floor, CPU time (user+system), peak RSS and the target throughput of the scanner on this 2-core machine.
+// GOMAXPROCS=1 in the environment makes the scanner read with one core (its sequential readers).
 //
 //	go build -o build/regasmdetect ./src/cmd/regasmdetect && go run ./src/cmd/benchscan -bin build/regasmdetect
 package main
@@ -69,7 +70,11 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("%d copies, medians of %d runs, GOMAXPROCS of the scanner: all cores\n", *copies, *runs)
+	procs := "all cores"
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		procs = v + " (from the environment)"
+	}
+	fmt.Printf("%d copies, medians of %d runs, GOMAXPROCS of the scanner: %s\n", *copies, *runs, procs)
 	loadAverage("before the runs")
 	fmt.Printf("%-22s %8s %9s %9s %9s %7s %9s %9s  %s\n", "input", "MB", "scan s", "MB/s", "floor s", "ratio", "CPU s", "RSS MiB", "target")
 	for _, c := range []struct {
