@@ -2,6 +2,7 @@ package sysmon
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -126,6 +127,7 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 	}
 	br := bufio.NewReaderSize(raw, 256<<10)
 	content := br
+	var under io.Reader = raw // what content reads from
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -133,7 +135,8 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 		}
 		in.Gzip = true
 		in.closer = zr
-		content = bufio.NewReaderSize(&capReader{r: zr, left: max, max: max}, 256<<10)
+		under = &capReader{r: zr, left: max, max: max}
+		content = bufio.NewReaderSize(under, 256<<10)
 	}
 	if in.Format == Auto {
 		head, err := content.Peek(headSize)
@@ -145,7 +148,7 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 	}
 	switch in.Format {
 	case XML, JSON:
-		in.Events = newTextReader(content, in.Format, name)
+		in.Events = newTextReader(content, under, in.Format, name)
 	case CSV:
 		in.Text = content
 	case EVTX:
@@ -162,11 +165,13 @@ func NewInput(r io.Reader, name string, opt Options) (*Input, error) {
 	return in, nil
 }
 
-// newTextReader returns the reader of an XML or JSON lines input: on every core when there is more than one
-// (the records, errors and counts are the sequential reader's; docs/sysmon-mapping.md), else sequential.
-func newTextReader(r io.Reader, format Format, name string) Reader {
+// newTextReader returns the reader of an XML or JSON lines input r, which reads from under: on every core when
+// there is more than one (the records, errors and counts are the sequential reader's; docs/sysmon-mapping.md),
+// else sequential. The parallel reader reads into its blocks directly: the bytes r holds, then under.
+func newTextReader(r *bufio.Reader, under io.Reader, format Format, name string) Reader {
 	if runtime.GOMAXPROCS(0) > 1 {
-		return NewParallelReader(r, format, name, 0)
+		held, _ := r.Peek(r.Buffered())
+		return NewParallelReader(io.MultiReader(bytes.NewReader(held), under), format, name, 0)
 	}
 	if format == XML {
 		return NewXMLReader(r, name)
