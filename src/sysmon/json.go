@@ -2,6 +2,7 @@ package sysmon
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -592,10 +593,7 @@ func (p *jsonParser) scalar(dst *[]byte) (null bool, err error) {
 func (p *jsonParser) str(dst *[]byte) error {
 	p.i++ // '"'
 	for {
-		j := p.i
-		for j < len(p.b) && p.b[j] != '"' && p.b[j] != '\\' && p.b[j] >= 0x20 {
-			j++
-		}
+		j := plainRun(p.b, p.i)
 		if dst != nil {
 			*dst = append(*dst, p.b[p.i:j]...)
 		}
@@ -655,6 +653,28 @@ func (p *jsonParser) str(dst *[]byte) error {
 			*dst = utf8.AppendRune(*dst, r)
 		}
 	}
+}
+
+// plainRun returns the end of the run of bytes from b[i] that a JSON string holds as they are: the index of the
+// first '"', '\\' or control character, or len(b). It tests eight bytes at a time while none of them is one.
+func plainRun(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, bs := w^('"'*ones), w^('\\'*ones)
+		// A zero byte in q or bs is a quote or a backslash; w-0x20… borrowing into a byte whose high bit w does
+		// not have is a byte below 0x20. Each test is exact about whether there is such a byte, not where.
+		if ((q-ones)&^q|(bs-ones)&^bs|(w-0x20*ones)&^w)&highs != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+		i++
+	}
+	return i
 }
 
 func (p *jsonParser) hex4(i int) (uint16, bool) {

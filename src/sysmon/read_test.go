@@ -153,3 +153,33 @@ func sameValues(a, b *cim.Process) bool {
 	}
 	return true
 }
+
+// TestPlainRun compares plainRun, which tests eight bytes at a time, with a byte-by-byte scan: every length up to
+// 20, every start, a stop byte (or none) at every place, among fillers next to the stop bytes' values.
+func TestPlainRun(t *testing.T) {
+	slow := func(b []byte, i int) int {
+		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+			i++
+		}
+		return i
+	}
+	fillers := []byte{0x20, 0x21, '"' + 1, '\\' - 1, '\\' + 1, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'}
+	stops := []int{-1, 0x00, 0x01, 0x1f, '"', '\\'}
+	for n := 0; n <= 20; n++ {
+		for _, fill := range fillers {
+			for _, stop := range stops {
+				for at := 0; at < max(n, 1); at++ {
+					b := bytes.Repeat([]byte{fill}, n)
+					if stop >= 0 && at < n {
+						b[at] = byte(stop)
+					}
+					for start := 0; start <= n; start++ {
+						if got, want := plainRun(b, start), slow(b, start); got != want {
+							t.Fatalf("plainRun(%q, %d) = %d, want %d", b, start, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
