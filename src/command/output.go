@@ -104,7 +104,7 @@ func (b *resultBody) refill() (bool, error) {
 	w := &b.s.out
 	w.Reset()
 	for b.m != nil && w.Len() < 64<<10 {
-		row, err := b.m.NextView()
+		row, err := b.r.next(b.m, false)
 		if err == io.EOF {
 			b.close()
 			break
@@ -117,7 +117,10 @@ func (b *resultBody) refill() (bool, error) {
 			w.WriteRow(b.r.header)
 			b.started = true
 		}
-		b.r.view(w, row)
+		if err := b.r.view(w, row); err != nil {
+			b.err = err
+			return false, err
+		}
 	}
 	b.pending = w.Bytes()
 	return len(b.pending) > 0, nil
@@ -131,7 +134,7 @@ func (b *resultBody) length() (int64, error) {
 	}
 	var n int64
 	for {
-		row, err := b.m.NextView()
+		row, err := b.r.next(b.m, true)
 		if err == io.EOF {
 			b.close()
 			return n, nil
@@ -171,8 +174,10 @@ type resultRenderer struct {
 	score  string
 	rec    []string
 	mvs    []string
-	fields [][]byte // view's row
-	num    []byte   // view's count and times
+	nKey   int      // the number of key values (by-fields)
+	key    []byte   // view's key values written as CSV
+	fields [][]byte // view's count and times
+	num    []byte   // their bytes
 }
 
 func (s *session) newResultRenderer() *resultRenderer {
@@ -183,31 +188,50 @@ func (s *session) newResultRenderer() *resultRenderer {
 			header = append(header, "__mv_"+f)
 		}
 	}
-	return &resultRenderer{s: s, header: header, score: strconv.Itoa(s.det.Source().RiskScore())}
+	return &resultRenderer{s: s, header: header, score: strconv.Itoa(s.det.Source().RiskScore()),
+		nKey: len(s.det.ByFields())}
 }
 
-// view writes a merged row: without annotate straight from its bytes, as row writes it.
-func (r *resultRenderer) view(w *scpv2.CSVWriter, v *engine.RowView) {
+// next returns the next merged row: without annotate for writing its key as CSV straight from the merged key
+// (NextCSV), or for measuring it (NextCSVLen).
+func (r *resultRenderer) next(m *engine.Merger, measure bool) (*engine.RowView, error) {
+	switch {
+	case r.s.opts.Annotate:
+		return m.NextView()
+	case measure:
+		return m.NextCSVLen()
+	}
+	return m.NextCSV()
+}
+
+// view writes a merged row (from next, not measure): without annotate straight from its bytes, as row writes
+// it.
+func (r *resultRenderer) view(w *scpv2.CSVWriter, v *engine.RowView) error {
 	if r.s.opts.Annotate {
 		row := v.Row()
 		r.row(w, &row)
-		return
+		return nil
 	}
-	w.WriteRowBytes(r.viewFields(v))
+	var err error
+	if r.key, err = v.AppendKeyCSV(r.key[:0]); err != nil {
+		return err
+	}
+	w.WriteRowAfter(r.key, r.nKey, r.numFields(v))
+	return nil
 }
 
-// viewLen returns the length of what view writes; w is scratch space.
+// viewLen returns the length of what view writes for a row from next (measure); w is scratch space.
 func (r *resultRenderer) viewLen(w *scpv2.CSVWriter, v *engine.RowView) int {
 	if r.s.opts.Annotate {
 		w.Reset()
 		r.view(w, v)
 		return w.Len()
 	}
-	return scpv2.RowLenBytes(r.viewFields(v))
+	return scpv2.RowLenAfter(v.KeyCSVLen, r.nKey, r.numFields(v))
 }
 
-// viewFields returns the values of a row without annotate: the key values, count, firstTime and lastTime.
-func (r *resultRenderer) viewFields(v *engine.RowView) [][]byte {
+// numFields returns the values of a row after its key without annotate: count, firstTime and lastTime.
+func (r *resultRenderer) numFields(v *engine.RowView) [][]byte {
 	num := r.num[:0]
 	if v.Count < 10 {
 		num = append(num, byte('0'+v.Count))
@@ -226,8 +250,7 @@ func (r *resultRenderer) viewFields(v *engine.RowView) [][]byte {
 			num = engine.AppendTime(num, v.Last)
 		}
 	}
-	f := append(r.fields[:0], v.Key...)
-	f = append(f, num[:count], num[count:first], num[first:])
+	f := append(r.fields[:0], num[:count], num[count:first], num[first:])
 	r.fields, r.num = f, num
 	return f
 }

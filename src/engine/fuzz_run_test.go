@@ -40,14 +40,50 @@ func FuzzMergeRun(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, run []byte, annotate bool) {
 		a := c.NewAggregator(Options{Annotate: annotate})
+		var keys [][]byte // each row's key as CSV fields
 		err := a.MergeRuns([]io.Reader{bytes.NewReader(run)}, func(row *Row) error {
 			if len(row.Key) != len(c.ByFields()) {
 				t.Fatalf("a row of %d key values", len(row.Key))
 			}
+			vals := make([][]byte, len(row.Key))
+			for i, v := range row.Key {
+				vals[i] = []byte(v)
+			}
+			keys = append(keys, csvFields(vals))
 			return nil
 		})
 		if err != nil && !errors.Is(err, errCorruptRun) {
 			t.Fatalf("error %v does not say the run is corrupt", err)
+		}
+		// NextCSV and NextCSVLen give the same rows, their keys written as CSV or measured, and the same error.
+		for _, measure := range []bool{false, true} {
+			m, err2 := c.NewAggregator(Options{Annotate: annotate}).NewMerger([]io.Reader{bytes.NewReader(run)})
+			for i := 0; err2 == nil; i++ {
+				var v *RowView
+				var got []byte
+				if measure {
+					if v, err2 = m.NextCSVLen(); err2 == nil && i < len(keys) && v.KeyCSVLen != len(keys[i]) {
+						t.Fatalf("NextCSVLen row %d: %d, Next's row %q", i, v.KeyCSVLen, keys[i])
+					}
+				} else if v, err2 = m.NextCSV(); err2 == nil {
+					got, err2 = v.AppendKeyCSV(nil)
+					if err2 == nil && i < len(keys) && !bytes.Equal(got, keys[i]) {
+						t.Fatalf("NextCSV row %d: key %q, Next's %q", i, got, keys[i])
+					}
+				}
+				if err2 == nil && i >= len(keys) {
+					t.Fatalf("row %d after Next's %d rows", i, len(keys))
+				}
+			}
+			if m != nil {
+				m.Close()
+			}
+			if err2 == io.EOF {
+				err2 = nil
+			}
+			if (err == nil) != (err2 == nil) {
+				t.Fatalf("MergeRuns: %v, NextCSV (measure %v): %v", err, measure, err2)
+			}
 		}
 	})
 }

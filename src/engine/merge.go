@@ -28,6 +28,7 @@ type Merger struct {
 	cur     *mergeBatch
 	pos     int
 	started bool
+	mode    mergeMode // what the batches hold, set by the first call
 
 	row  Row
 	view RowView
@@ -37,6 +38,9 @@ type Merger struct {
 // making strings.
 type RowView struct {
 	Key         [][]byte
+	KeyCSVLen   int    // NextCSVLen's: the length of the key values written as CSV fields (AppendKeyCSV); Key is nil
+	enc         []byte // NextCSV's: the encoded key; Key is nil
+	nKey        int
 	Count       uint64
 	First, Last float64
 	HasTime     bool
@@ -177,6 +181,9 @@ func (b *mergeBatch) key(i, n int) (start int, ends []int) {
 // whether k is a well-formed key of exactly n values.
 func splitKey(dst []byte, ends []int, k []byte, n int) ([]byte, []int, bool) {
 	want := len(ends) + n
+	if !terminated(k) {
+		return dst, ends, false
+	}
 	i := len(dst)
 	dst = append(dst, k...)
 	for i < len(dst) {
@@ -223,8 +230,19 @@ func (m *Merger) readAhead() {
 				b.err = err
 				break
 			}
-			var valid bool
-			if b.vals, b.ends, valid = splitKey(b.vals, b.ends, m.accKey, n); !valid {
+			valid := true
+			switch m.mode {
+			case modeValues:
+				b.vals, b.ends, valid = splitKey(b.vals, b.ends, m.accKey, n)
+			case modeCSVLen:
+				var l int
+				l, valid = csvKeyLen(m.accKey, n)
+				b.ends = append(b.ends, l)
+			case modeEncoded:
+				b.vals = append(b.vals, m.accKey...)
+				b.ends = append(b.ends, len(b.vals))
+			}
+			if !valid {
 				b.err = fmt.Errorf("%w: a key that does not hold %d values", errCorruptRun, n)
 				break
 			}
@@ -244,9 +262,22 @@ func (m *Merger) readAhead() {
 	}
 }
 
+// mergeMode is what a merger's batches hold for each group's key.
+type mergeMode int
+
+const (
+	modeValues  mergeMode = iota // the decoded values (Next, NextView)
+	modeCSVLen                   // the length of the values written as CSV (NextCSVLen)
+	modeEncoded                  // the encoded key (NextCSV)
+)
+
 // batch returns the current batch and the index of the next group in it, waiting for the next batch when the
-// current one is used up; the error at the end of the groups.
-func (m *Merger) batch() (*mergeBatch, int, error) {
+// current one is used up; the error at the end of the groups. mode says what the caller asks for; a merger
+// serves only what its first call asked for.
+func (m *Merger) batch(mode mergeMode) (*mergeBatch, int, error) {
+	if m.started && mode != m.mode {
+		return nil, 0, fmt.Errorf("engine: a merger read by Next or NextView, NextCSVLen and NextCSV at once")
+	}
 	for m.cur == nil || m.pos == len(m.cur.recs) {
 		if m.cur != nil {
 			if m.cur.err != nil {
@@ -256,7 +287,7 @@ func (m *Merger) batch() (*mergeBatch, int, error) {
 			m.cur = nil
 		}
 		if !m.started {
-			m.started = true
+			m.started, m.mode = true, mode
 			m.out, m.free = make(chan *mergeBatch, 2), make(chan *mergeBatch, 3)
 			m.stop, m.done = make(chan struct{}), make(chan struct{})
 			for range cap(m.free) {
@@ -273,7 +304,7 @@ func (m *Merger) batch() (*mergeBatch, int, error) {
 // Next returns the next row in key order, or io.EOF after the last: the rows Rows would return had every group
 // stayed in memory, groups of equal key combined as Merge does. The row is valid until the next call.
 func (m *Merger) Next() (*Row, error) {
-	b, i, err := m.batch()
+	b, i, err := m.batch(modeValues)
 	if err != nil {
 		return nil, err
 	}
@@ -302,17 +333,62 @@ func (m *Merger) Next() (*Row, error) {
 
 // NextView is Next without strings: the key values are views valid until the next call.
 func (m *Merger) NextView() (*RowView, error) {
-	b, i, err := m.batch()
+	b, i, err := m.batch(modeValues)
 	if err != nil {
 		return nil, err
 	}
 	v := &m.view
-	v.Key = v.Key[:0]
+	v.Key, v.KeyCSVLen, v.enc = v.Key[:0], 0, nil
 	start, ends := b.key(i, len(m.a.c.by))
 	for _, end := range ends {
 		v.Key = append(v.Key, b.vals[start:end:end])
 		start = end + 2
 	}
+	return m.fillView(b, i), nil
+}
+
+// NextCSVLen is NextView for measuring the rows written as CSV: the key is not given, only the length of its
+// values written as CSV fields separated by commas, as AppendKeyCSV writes them, in KeyCSVLen. The merging
+// ahead measures them. A merger read with NextCSVLen cannot be read otherwise.
+func (m *Merger) NextCSVLen() (*RowView, error) {
+	b, i, err := m.batch(modeCSVLen)
+	if err != nil {
+		return nil, err
+	}
+	v := &m.view
+	v.Key, v.KeyCSVLen, v.enc = nil, b.ends[i], nil
+	return m.fillView(b, i), nil
+}
+
+// NextCSV is NextView for writing the rows as CSV: the key's values are not given (Key is nil) but written by
+// AppendKeyCSV, straight from the merged key. A merger read with NextCSV cannot be read otherwise.
+func (m *Merger) NextCSV() (*RowView, error) {
+	b, i, err := m.batch(modeEncoded)
+	if err != nil {
+		return nil, err
+	}
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	v := &m.view
+	v.Key, v.KeyCSVLen, v.enc, v.nKey = nil, 0, b.vals[start:b.ends[i]:b.ends[i]], len(m.a.c.by)
+	return m.fillView(b, i), nil
+}
+
+// AppendKeyCSV appends the key values of a row from NextCSV to dst as scpv2.CSVWriter writes them as the first
+// fields of a row, separated by commas (not followed by one). A key of a damaged run is an error.
+func (v *RowView) AppendKeyCSV(dst []byte) ([]byte, error) {
+	dst, ok := appendCSVKey(dst, v.enc, v.nKey)
+	if !ok {
+		return dst, fmt.Errorf("%w: a key that does not hold %d values", errCorruptRun, v.nKey)
+	}
+	return dst, nil
+}
+
+// fillView sets the view's counters and extras from group i of b.
+func (m *Merger) fillView(b *mergeBatch, i int) *RowView {
+	v := &m.view
 	g := &b.recs[i]
 	v.Count, v.First, v.Last, v.HasTime = g.count, g.first, g.last, g.hasTime
 	v.Annotations, v.Ext = nil, nil
@@ -322,7 +398,7 @@ func (m *Merger) NextView() (*RowView, error) {
 			v.Annotations = b.exs[i].ann
 		}
 	}
-	return v, nil
+	return v
 }
 
 // Close stops the merging ahead and waits for it, so that the runs may be closed. Reading the rows to the end

@@ -39,6 +39,9 @@ func appendKeyValue(b, v []byte) []byte {
 // reports whether k is a well-formed key of exactly n values.
 func decodeKey(dst []byte, ends []int, k []byte, n int) ([]byte, []int, bool) {
 	want := len(ends) + n
+	if !terminated(k) {
+		return dst, ends, false
+	}
 	for len(k) > 0 {
 		i := bytes.IndexByte(k, 0)
 		if i < 0 || i+1 == len(k) {
@@ -56,6 +59,13 @@ func decodeKey(dst []byte, ends []int, k []byte, n int) ([]byte, []int, bool) {
 		k = k[i+2:]
 	}
 	return dst, ends, len(ends) == want
+}
+
+// terminated reports whether k is empty or ends with a terminator: whether k, if well-formed otherwise, has no
+// value without its terminator after the last. (A key that parses ends with its last pair of bytes, so 0x00
+// 0x00 there is a terminator.)
+func terminated(k []byte) bool {
+	return len(k) == 0 || len(k) >= 2 && k[len(k)-2] == 0 && k[len(k)-1] == 0
 }
 
 // keyStrings decodes the encoded key k of n values into key (reused), the values sharing one string.

@@ -528,3 +528,37 @@ func TestNeedsQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVWriterRowAfter checks WriteRowAfter and RowLenAfter against WriteRow: a row split anywhere into
+// fields already written (by WriteRowBytes, cut before the next field) and the fields that follow.
+func TestCSVWriterRowAfter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pool := []string{"", "a", `"q"`, "x,y", "a\r\nb", "\x00", "same", "longer value, with a comma"}
+	for i := 0; i < 5000; i++ {
+		rec := make([]string, 1+rng.IntN(5))
+		bs := make([][]byte, len(rec))
+		for j := range rec {
+			rec[j] = pool[rng.IntN(len(pool))]
+			bs[j] = []byte(rec[j])
+		}
+		var want CSVWriter
+		want.WriteRow(rec)
+		for n := 0; n <= len(rec); n++ {
+			// pre: the first n fields as WriteRowBytes writes them before a further field
+			var p CSVWriter
+			p.WriteRowBytes(append(append([][]byte{}, bs[:n]...), []byte("z")))
+			pre := p.Bytes()[:p.Len()-len("z\r\n")]
+			if n > 0 {
+				pre = pre[:len(pre)-1]
+			}
+			var w CSVWriter
+			w.WriteRowAfter(pre, n, bs[n:])
+			if !bytes.Equal(w.Bytes(), want.Bytes()) {
+				t.Fatalf("row %q after %d fields %q: wrote %q, WriteRow %q", rec, n, pre, w.Bytes(), want.Bytes())
+			}
+			if got := RowLenAfter(len(pre), n, bs[n:]); got != w.Len() {
+				t.Fatalf("row %q after %d fields: RowLenAfter %d, WriteRowAfter wrote %d bytes", rec, n, got, w.Len())
+			}
+		}
+	}
+}

@@ -53,12 +53,51 @@ func RowLenBytes(fields [][]byte) int {
 	}
 	n := max(len(fields)-1, 0) + 2 // separators and CRLF
 	for _, f := range fields {
-		n += len(f)
-		if needsQuote(f) {
-			n += 2 + bytes.Count(f, []byte{'"'})
-		}
+		n += fieldLen(f)
 	}
 	return n
+}
+
+// fieldLen returns the length of f written as a field.
+func fieldLen(f []byte) int {
+	if needsQuote(f) {
+		return len(f) + 2 + bytes.Count(f, []byte{'"'})
+	}
+	return len(f)
+}
+
+// WriteRowAfter writes a row whose first n fields are already written as CSV, separated by commas, in pre (as
+// WriteRowBytes writes them), and whose other fields are fields: the row WriteRowBytes writes for all of them.
+func (w *CSVWriter) WriteRowAfter(pre []byte, n int, fields [][]byte) {
+	if n == 0 {
+		w.WriteRowBytes(fields)
+		return
+	}
+	if n == 1 && len(pre) == 0 && len(fields) == 0 {
+		w.buf = append(w.buf, `""`+"\r\n"...)
+		return
+	}
+	w.buf = append(w.buf, pre...)
+	for _, f := range fields {
+		w.buf = append(w.buf, ',')
+		w.buf = appendFieldBytes(w.buf, f)
+	}
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// RowLenAfter returns the number of bytes WriteRowAfter would write for a pre of preLen bytes.
+func RowLenAfter(preLen, n int, fields [][]byte) int {
+	if n == 0 {
+		return RowLenBytes(fields)
+	}
+	if n == 1 && preLen == 0 && len(fields) == 0 {
+		return 4
+	}
+	l := preLen + len(fields) + 2 // the separators after pre and CRLF
+	for _, f := range fields {
+		l += fieldLen(f)
+	}
+	return l
 }
 
 func appendField(dst []byte, f string) []byte {
