@@ -32,7 +32,6 @@ const parallelBlock = 128 << 10
 // parser the operating system leaves waiting for a while holds up the others less.
 const blocksPerParser = 4
 
-
 // parBatch is one block: its bytes, then the items its parser found.
 type parBatch struct {
 	data  []byte
@@ -211,7 +210,9 @@ func (p *parallelReader) produce(r io.Reader, jobs chan<- *parBatch, block int) 
 // when the reader is closed.
 func (p *parallelReader) send(b *parBatch, jobs chan<- *parBatch) bool {
 	b.done = make(chan struct{})
-	b.claimed.Store(false)
+	// A worker may still hold b from an earlier turn (Next parsed that block first and b came back): whoever
+	// claims b now parses its current block, once. A tail is never to be parsed: it is claimed from the start.
+	b.claimed.Store(b.tail != nil)
 	if b.tail != nil {
 		close(b.done)
 	}

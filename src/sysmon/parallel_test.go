@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -173,4 +174,20 @@ func FuzzParallel(f *testing.F) {
 			t.Fatalf("block %d, %d workers: differs\n%s", int(block)+1, workers%3, firstDiff(want, got))
 		}
 	})
+}
+
+// TestParallelTailAfterReuse: a batch whose block Next parsed before a worker took it comes back for later
+// blocks, and may come back as the tail (the rest read sequentially after a line longer than MaxLine) while a
+// worker still holds it from its first turn: that worker must not parse the tail. Repeated, since it is a
+// matter of timing; one core (GOMAXPROCS=1) lets Next run ahead of the worker, so that batches come back to it.
+func TestParallelTailAfterReuse(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	js := `{"System":{"Provider":"Microsoft-Windows-Sysmon","EventID":"1","Computer":"h"},"EventData":{"Image":"C:\\a\\b.exe"}}` + "\n"
+	data := []byte(strings.Repeat(js, 200) + strings.Repeat("x", MaxLine+10) + "\n" + js)
+	want := items(t, sequential(data, JSON))
+	for i := 0; i < 40; i++ {
+		if got := items(t, newParallelReader(bytes.NewReader(data), JSON, "in", 2, 64)); got != want {
+			t.Fatalf("run %d differs\n%s", i, firstDiff(want, got))
+		}
+	}
 }
