@@ -117,10 +117,7 @@ func (b *resultBody) refill() (bool, error) {
 			w.WriteRow(b.r.header)
 			b.started = true
 		}
-		if err := b.r.view(w, row); err != nil {
-			b.err = err
-			return false, err
-		}
+		b.r.view(w, row)
 	}
 	b.pending = w.Bytes()
 	return len(b.pending) > 0, nil
@@ -175,7 +172,6 @@ type resultRenderer struct {
 	rec    []string
 	mvs    []string
 	nKey   int      // the number of key values (by-fields)
-	key    []byte   // view's key values written as CSV
 	fields [][]byte // view's count and times
 	num    []byte   // their bytes
 }
@@ -192,8 +188,8 @@ func (s *session) newResultRenderer() *resultRenderer {
 		nKey: len(s.det.ByFields())}
 }
 
-// next returns the next merged row: without annotate for writing its key as CSV straight from the merged key
-// (NextCSV), or for measuring it (NextCSVLen).
+// next returns the next merged row: without annotate with its key already written as CSV (NextCSV), or only
+// measured (NextCSVLen).
 func (r *resultRenderer) next(m *engine.Merger, measure bool) (*engine.RowView, error) {
 	switch {
 	case r.s.opts.Annotate:
@@ -206,18 +202,13 @@ func (r *resultRenderer) next(m *engine.Merger, measure bool) (*engine.RowView, 
 
 // view writes a merged row (from next, not measure): without annotate straight from its bytes, as row writes
 // it.
-func (r *resultRenderer) view(w *scpv2.CSVWriter, v *engine.RowView) error {
+func (r *resultRenderer) view(w *scpv2.CSVWriter, v *engine.RowView) {
 	if r.s.opts.Annotate {
 		row := v.Row()
 		r.row(w, &row)
-		return nil
+		return
 	}
-	var err error
-	if r.key, err = v.AppendKeyCSV(r.key[:0]); err != nil {
-		return err
-	}
-	w.WriteRowAfter(r.key, r.nKey, r.numFields(v))
-	return nil
+	w.WriteRowAfter(v.KeyCSV, r.nKey, r.numFields(v))
 }
 
 // viewLen returns the length of what view writes for a row from next (measure); w is scratch space.

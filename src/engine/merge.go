@@ -38,9 +38,8 @@ type Merger struct {
 // making strings.
 type RowView struct {
 	Key         [][]byte
-	KeyCSVLen   int    // NextCSVLen's: the length of the key values written as CSV fields (AppendKeyCSV); Key is nil
-	enc         []byte // NextCSV's: the encoded key; Key is nil
-	nKey        int
+	KeyCSV      []byte // NextCSV's: the key values written as CSV fields separated by commas; Key is nil
+	KeyCSVLen   int    // NextCSVLen's: the length of KeyCSV; Key is nil
 	Count       uint64
 	First, Last float64
 	HasTime     bool
@@ -238,8 +237,8 @@ func (m *Merger) readAhead() {
 				var l int
 				l, valid = csvKeyLen(m.accKey, n)
 				b.ends = append(b.ends, l)
-			case modeEncoded:
-				b.vals = append(b.vals, m.accKey...)
+			case modeCSV:
+				b.vals, valid = appendCSVKey(b.vals, m.accKey, n)
 				b.ends = append(b.ends, len(b.vals))
 			}
 			if !valid {
@@ -266,9 +265,9 @@ func (m *Merger) readAhead() {
 type mergeMode int
 
 const (
-	modeValues  mergeMode = iota // the decoded values (Next, NextView)
-	modeCSVLen                   // the length of the values written as CSV (NextCSVLen)
-	modeEncoded                  // the encoded key (NextCSV)
+	modeValues mergeMode = iota // the decoded values (Next, NextView)
+	modeCSVLen                  // the length of the values written as CSV (NextCSVLen)
+	modeCSV                     // the values written as CSV (NextCSV)
 )
 
 // batch returns the current batch and the index of the next group in it, waiting for the next batch when the
@@ -338,7 +337,7 @@ func (m *Merger) NextView() (*RowView, error) {
 		return nil, err
 	}
 	v := &m.view
-	v.Key, v.KeyCSVLen, v.enc = v.Key[:0], 0, nil
+	v.Key, v.KeyCSV, v.KeyCSVLen = v.Key[:0], nil, 0
 	start, ends := b.key(i, len(m.a.c.by))
 	for _, end := range ends {
 		v.Key = append(v.Key, b.vals[start:end:end])
@@ -347,23 +346,12 @@ func (m *Merger) NextView() (*RowView, error) {
 	return m.fillView(b, i), nil
 }
 
-// NextCSVLen is NextView for measuring the rows written as CSV: the key is not given, only the length of its
-// values written as CSV fields separated by commas, as AppendKeyCSV writes them, in KeyCSVLen. The merging
-// ahead measures them. A merger read with NextCSVLen cannot be read otherwise.
-func (m *Merger) NextCSVLen() (*RowView, error) {
-	b, i, err := m.batch(modeCSVLen)
-	if err != nil {
-		return nil, err
-	}
-	v := &m.view
-	v.Key, v.KeyCSVLen, v.enc = nil, b.ends[i], nil
-	return m.fillView(b, i), nil
-}
-
-// NextCSV is NextView for writing the rows as CSV: the key's values are not given (Key is nil) but written by
-// AppendKeyCSV, straight from the merged key. A merger read with NextCSV cannot be read otherwise.
+// NextCSV is NextView for writing the rows as CSV: the key values are written as CSV fields, separated by
+// commas (not followed by one), in KeyCSV, as scpv2.CSVWriter writes them as the first fields of a row; Key is
+// nil. The merging ahead writes them, straight from the merged key, so the caller only copies them. A merger
+// read with NextCSV cannot be read otherwise.
 func (m *Merger) NextCSV() (*RowView, error) {
-	b, i, err := m.batch(modeEncoded)
+	b, i, err := m.batch(modeCSV)
 	if err != nil {
 		return nil, err
 	}
@@ -372,18 +360,20 @@ func (m *Merger) NextCSV() (*RowView, error) {
 		start = b.ends[i-1]
 	}
 	v := &m.view
-	v.Key, v.KeyCSVLen, v.enc, v.nKey = nil, 0, b.vals[start:b.ends[i]:b.ends[i]], len(m.a.c.by)
+	v.Key, v.KeyCSV, v.KeyCSVLen = nil, b.vals[start:b.ends[i]:b.ends[i]], 0
 	return m.fillView(b, i), nil
 }
 
-// AppendKeyCSV appends the key values of a row from NextCSV to dst as scpv2.CSVWriter writes them as the first
-// fields of a row, separated by commas (not followed by one). A key of a damaged run is an error.
-func (v *RowView) AppendKeyCSV(dst []byte) ([]byte, error) {
-	dst, ok := appendCSVKey(dst, v.enc, v.nKey)
-	if !ok {
-		return dst, fmt.Errorf("%w: a key that does not hold %d values", errCorruptRun, v.nKey)
+// NextCSVLen is NextCSV for measuring the rows: KeyCSV is not written, only its length given in KeyCSVLen.
+// A merger read with NextCSVLen cannot be read otherwise.
+func (m *Merger) NextCSVLen() (*RowView, error) {
+	b, i, err := m.batch(modeCSVLen)
+	if err != nil {
+		return nil, err
 	}
-	return dst, nil
+	v := &m.view
+	v.Key, v.KeyCSV, v.KeyCSVLen = nil, nil, b.ends[i]
+	return m.fillView(b, i), nil
 }
 
 // fillView sets the view's counters and extras from group i of b.
