@@ -31,7 +31,6 @@ type spill struct {
 	mu   sync.Mutex
 	dir  string   // made on the first spill
 	runs []string // run files, in the order written
-	n    int64    // groups written
 	made int      // run files made, for their names
 }
 
@@ -49,7 +48,7 @@ func spillBase(dispatchDir string) string {
 // write writes agg's groups as one sorted run and drops them from memory. Workers write their runs at the same
 // time: the lock is held only to name the file.
 func (sp *spill) write(agg *engine.Aggregator) error {
-	path, err := sp.newRun(agg.Groups())
+	path, err := sp.newRun()
 	if err != nil {
 		return err
 	}
@@ -67,8 +66,8 @@ func (sp *spill) write(agg *engine.Aggregator) error {
 	return nil
 }
 
-// newRun names the file of a new run of groups groups, making the spill folder on first use.
-func (sp *spill) newRun(groups int) (string, error) {
+// newRun names the file of a new run, making the spill folder on first use.
+func (sp *spill) newRun() (string, error) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.dir == "" {
@@ -81,7 +80,6 @@ func (sp *spill) newRun(groups int) (string, error) {
 	sp.made++
 	path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made))
 	sp.runs = append(sp.runs, path)
-	sp.n += int64(groups)
 	return path, nil
 }
 

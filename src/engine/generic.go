@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"regasmdetect/src/escu"
 	"regasmdetect/src/spl"
@@ -365,8 +364,6 @@ func cloneExt(ext []AggState) []AggState {
 func (k aggKind) String() string {
 	return [...]string{"count", "min(_time)", "max(_time)", "values", "dc", "earliest", "latest"}[k]
 }
-
-var _ = strings.TrimSpace
 
 // FillNullValue returns the fillnull_value option written in the search (after macro expansion: ESCU's
 // security_content_summariesonly carries fillnull_value="null" since 2022), and whether there is one.
