@@ -218,7 +218,16 @@ func (r *resultRenderer) viewLen(w *scpv2.CSVWriter, v *engine.RowView) int {
 		r.view(w, v)
 		return w.Len()
 	}
-	return scpv2.RowLenAfter(v.KeyCSVLen, r.nKey, r.numFields(v))
+	if r.nKey == 0 {
+		return scpv2.RowLenAfter(v.KeyCSVLen, r.nKey, r.numFields(v))
+	}
+	// What RowLenAfter returns for numFields(v), without formatting them: the key, the three fields after a
+	// comma each, CRLF. Counts and times are digits, '-' and '.' (or "NaN", "Inf"), never quoted.
+	l := v.KeyCSVLen + 3 + 2 + engine.UintLen(v.Count)
+	if v.HasTime {
+		l += engine.TimeLen(v.First) + engine.TimeLen(v.Last)
+	}
+	return l
 }
 
 // numFields returns the values of a row after its key without annotate: count, firstTime and lastTime.

@@ -435,6 +435,42 @@ func AppendTime(b []byte, t float64) []byte {
 
 var pow10Int = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
 
+// TimeLen returns len(AppendTime(nil, t)) without writing the text: the same short cut, counting digits.
+func TimeLen(t float64) int {
+	a := math.Abs(t)
+	if a < 1<<31 && !(t == 0 && math.Signbit(t)) {
+		if n := math.Round(a * 1e6); n/1e6 == a {
+			l := 0
+			if t < 0 {
+				l++
+			}
+			i := uint64(n)
+			l += UintLen(i / 1e6)
+			if frac := i % 1e6; frac != 0 {
+				digits := 6
+				for frac%10 == 0 {
+					frac /= 10
+					digits--
+				}
+				l += 1 + digits
+			}
+			return l
+		}
+	}
+	var buf [64]byte
+	return len(strconv.AppendFloat(buf[:0], t, 'f', -1, 64))
+}
+
+// UintLen returns the number of decimal digits of u, len(strconv.AppendUint(nil, u, 10)).
+func UintLen(u uint64) int {
+	l := 1
+	for u >= 10 {
+		u /= 10
+		l++
+	}
+	return l
+}
+
 // ParseTime reads a raw _time value as the aggregators do (see parseTime), so that a caller feeding one record
 // to many aggregators can parse it once and pass the number with Record.SetTimeValue.
 func ParseTime(b []byte) (float64, bool) { return parseTime(b) }

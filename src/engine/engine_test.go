@@ -514,3 +514,68 @@ func TestAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeLen: TimeLen is the length of AppendTime's text and UintLen that of strconv's, for the values of
+// TestAppendTime and every power of ten and its neighbours.
+func TestTimeLen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	check := func(x float64) {
+		t.Helper()
+		if got, want := TimeLen(x), len(AppendTime(nil, x)); got != want {
+			t.Fatalf("TimeLen(%v [%#x]) = %d, want %d", x, math.Float64bits(x), got, want)
+		}
+	}
+	checkUint := func(u uint64) {
+		t.Helper()
+		if got, want := UintLen(u), len(strconv.FormatUint(u, 10)); got != want {
+			t.Fatalf("UintLen(%d) = %d, want %d", u, got, want)
+		}
+	}
+	for _, x := range []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 1e-6, 1e-7, 0.1 + 0.2, 1599171244.277, 1<<31 - 1e-6, 1 << 31,
+		1<<31 + 0.5, 1 << 53, 1e21, -1599171244.000001, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), 999999.9999995, 0.0000005, 9.999999, 10, 0.000001, 0.100001} {
+		check(x)
+	}
+	checkUint(math.MaxUint64)
+	for p := uint64(1); ; p *= 10 {
+		checkUint(p - 1)
+		checkUint(p)
+		checkUint(p + 1)
+		check(float64(p))
+		check(float64(p) - 1)
+		check(-float64(p))
+		check(1 / float64(p))
+		if p > math.MaxUint64/10 {
+			break
+		}
+	}
+	for range 200000 {
+		places := rng.IntN(9)
+		txt := strconv.FormatUint(rng.Uint64N(1<<33), 10)
+		if places > 0 {
+			txt += "." + fmt.Sprintf("%0*d", places, rng.Uint64N(uint64(math.Pow10(places))))
+		}
+		x, _ := strconv.ParseFloat(txt, 64)
+		check(x)
+		check(-x)
+		check(math.Float64frombits(rng.Uint64()))
+		check(float64(rng.Uint32()) + rng.Float64())
+		checkUint(rng.Uint64() >> rng.IntN(64))
+	}
+}
+
+// FuzzTimeLen: TimeLen(t) == len(AppendTime(t)) and UintLen(u) == len(strconv's) for any bits.
+func FuzzTimeLen(f *testing.F) {
+	for _, x := range []float64{0, 1599171244.277, 1 << 31, math.Inf(-1), -0.000001} {
+		f.Add(math.Float64bits(x))
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) {
+		x := math.Float64frombits(bits)
+		if got, want := TimeLen(x), len(AppendTime(nil, x)); got != want {
+			t.Fatalf("TimeLen(%v [%#x]) = %d, want %d", x, bits, got, want)
+		}
+		if got, want := UintLen(bits), len(strconv.FormatUint(bits, 10)); got != want {
+			t.Fatalf("UintLen(%d) = %d, want %d", bits, got, want)
+		}
+	})
+}
