@@ -3,7 +3,8 @@ package scpv2
 import (
 	"bytes"
 	"strconv"
-	"unicode/utf8"
+
+	"regasmdetect/src/internal/jsonstr"
 )
 
 // decodeWire decodes request metadata of the shape splunkd sends into w without encoding/json, whose
@@ -422,7 +423,7 @@ func appendReply(b []byte, r *Reply) []byte {
 	}
 	if r.Type != "" {
 		key("type")
-		b = appendJSONString(b, r.Type)
+		b = jsonstr.Append(b, r.Type)
 	}
 	if len(r.RequiredFields) > 0 {
 		key("required_fields")
@@ -431,13 +432,13 @@ func appendReply(b []byte, r *Reply) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, f)
+			b = jsonstr.Append(b, f)
 		}
 		b = append(b, ']')
 	}
 	if r.StreamingPreop != "" {
 		key("streaming_preop")
-		b = appendJSONString(b, r.StreamingPreop)
+		b = jsonstr.Append(b, r.StreamingPreop)
 	}
 	if r.Finished != nil {
 		key("finished")
@@ -445,7 +446,7 @@ func appendReply(b []byte, r *Reply) []byte {
 	}
 	if r.Error != "" {
 		key("error")
-		b = appendJSONString(b, r.Error)
+		b = jsonstr.Append(b, r.Error)
 	}
 	if r.Inspector != nil && len(r.Inspector.Messages) > 0 {
 		key("inspector")
@@ -455,65 +456,12 @@ func appendReply(b []byte, r *Reply) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = appendJSONString(b, m[0])
+			b = jsonstr.Append(b, m[0])
 			b = append(b, ',')
-			b = appendJSONString(b, m[1])
+			b = jsonstr.Append(b, m[1])
 			b = append(b, ']')
 		}
 		b = append(b, "]}"...)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s quoted as encoding/json quotes it without HTML escaping: \" \\ \b \f \n \r \t,
-// other control characters as \u00XX, U+2028 and U+2029 escaped, each byte of invalid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -3,9 +3,9 @@ package hec
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"regasmdetect/src/export"
+	"regasmdetect/src/internal/jsonstr"
 )
 
 // meta is the metadata applied to events that do not set their own.
@@ -43,10 +43,10 @@ func appendEvent(dst []byte, ev *export.Event, m *meta) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, f.Name)
+		dst = jsonstr.Append(dst, f.Name)
 		dst = append(dst, ':')
 		if len(f.Values) == 1 {
-			dst = appendString(dst, f.Values[0])
+			dst = jsonstr.Append(dst, f.Values[0])
 			continue
 		}
 		dst = append(dst, '[')
@@ -54,7 +54,7 @@ func appendEvent(dst []byte, ev *export.Event, m *meta) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, v)
+			dst = jsonstr.Append(dst, v)
 		}
 		dst = append(dst, ']')
 	}
@@ -71,62 +71,6 @@ func appendMeta(dst []byte, key, v, def string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, key...)
 	dst = append(dst, `":`...)
-	dst = appendString(dst, v)
+	dst = jsonstr.Append(dst, v)
 	return append(dst, ',')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Control characters, quote and backslash are escaped, invalid UTF-8
-// becomes U+FFFD and U+2028/U+2029 are escaped, as encoding/json does.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

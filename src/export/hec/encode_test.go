@@ -8,6 +8,7 @@ import (
 
 	"regasmdetect/src/export"
 	"regasmdetect/src/export/internal/testevents"
+	"regasmdetect/src/internal/jsonstr"
 )
 
 func TestAppendEventExact(t *testing.T) {
@@ -64,8 +65,8 @@ func checkAppendString(t *testing.T, inputs []string) {
 	t.Helper()
 	for _, s := range inputs {
 		want := jsonString(t, s)
-		if got := string(appendString(nil, s)); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		if got := string(jsonstr.Append(nil, s)); got != want {
+			t.Errorf("jsonstr.Append(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -78,17 +79,6 @@ func jsonString(t testing.TB, s string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\xff\xfe", "\u2028", "C:\\Windows\\System32\\cmd.exe /c \"x\""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendString(nil, s)), jsonString(t, s); got != want {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	})
 }
 
 func TestAppendEventIsValidJSON(t *testing.T) {
