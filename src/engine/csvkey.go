@@ -2,7 +2,8 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
+
+	"regasmdetect/src/scpv2"
 )
 
 // appendCSVKey appends the values of the encoded key k, written as CSV fields separated by commas, to dst, and
@@ -20,7 +21,7 @@ func appendCSVKey(dst, k []byte, n int) ([]byte, bool) {
 			if j < 0 || i+j+1 == len(k) {
 				return dst, false
 			}
-			quote = quote || needsQuote(k[i:i+j])
+			quote = quote || scpv2.NeedsQuote(k[i:i+j])
 			i += j
 			if k[i+1] == 0 {
 				break
@@ -85,7 +86,7 @@ func csvKeyLen(k []byte, n int) (int, bool) {
 			if j < 0 || i+j+1 == len(k) {
 				return 0, false
 			}
-			quote = quote || needsQuote(k[i:i+j])
+			quote = quote || scpv2.NeedsQuote(k[i:i+j])
 			i += j
 			if k[i+1] == 0 {
 				break
@@ -107,30 +108,4 @@ func csvKeyLen(k []byte, n int) (int, bool) {
 		}
 	}
 	return l, vals == n
-}
-
-// needsQuote reports whether v holds `,`, `"`, CR or LF (scpv2.CSVWriter's rule), eight bytes at a time.
-func needsQuote(v []byte) bool {
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		x := binary.LittleEndian.Uint64(v[i:])
-		if hasByte(x, ',') || hasByte(x, '"') || hasByte(x, '\r') || hasByte(x, '\n') {
-			return true
-		}
-	}
-	for ; i < len(v); i++ {
-		switch v[i] {
-		case ',', '"', '\r', '\n':
-			return true
-		}
-	}
-	return false
-}
-
-// hasByte reports whether any byte of x is c: a byte of x^c is zero exactly when its high bit is set in
-// (v - 0x01…) &^ v (a borrow only ever runs on from a zero byte).
-func hasByte(x uint64, c byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	v := x ^ (ones * uint64(c))
-	return (v-ones)&^v&highs != 0
 }

@@ -521,8 +521,8 @@ func TestNeedsQuote(t *testing.T) {
 				v := bytes.Repeat([]byte{'a'}, n)
 				v[pos] = byte(c)
 				want := c == ',' || c == '"' || c == '\r' || c == '\n'
-				if needsQuote(v) != want || needsQuote(string(v)) != want {
-					t.Fatalf("needsQuote(%q) = %v, want %v", v, !want, want)
+				if NeedsQuote(v) != want || NeedsQuote(string(v)) != want {
+					t.Fatalf("NeedsQuote(%q) = %v, want %v", v, !want, want)
 				}
 			}
 		}

@@ -60,7 +60,7 @@ func RowLenBytes(fields [][]byte) int {
 
 // fieldLen returns the length of f written as a field.
 func fieldLen(f []byte) int {
-	if needsQuote(f) {
+	if NeedsQuote(f) {
 		return len(f) + 2 + bytes.Count(f, []byte{'"'})
 	}
 	return len(f)
@@ -101,7 +101,7 @@ func RowLenAfter(preLen, n int, fields [][]byte) int {
 }
 
 func appendField(dst []byte, f string) []byte {
-	if !needsQuote(f) {
+	if !NeedsQuote(f) {
 		return append(dst, f...)
 	}
 	dst = append(dst, '"')
@@ -120,7 +120,7 @@ func appendField(dst []byte, f string) []byte {
 
 // appendFieldBytes is appendField for bytes (a string conversion would copy them).
 func appendFieldBytes(dst, f []byte) []byte {
-	if !needsQuote(f) {
+	if !NeedsQuote(f) {
 		return append(dst, f...)
 	}
 	dst = append(dst, '"')
@@ -137,8 +137,9 @@ func appendFieldBytes(dst, f []byte) []byte {
 	return append(dst, '"')
 }
 
-// needsQuote reports whether s holds `,`, `"`, CR or LF, eight bytes at a time.
-func needsQuote[T string | []byte](s T) bool {
+// NeedsQuote reports whether a CSV field holding s must be quoted: whether s holds `,`, `"`, CR or LF. It
+// looks at eight bytes at a time.
+func NeedsQuote[T string | []byte](s T) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
