@@ -89,7 +89,7 @@ func TestGenerated(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	type hidden struct{ visible, n int }
+	type hidden struct{ n int }
 	type withFunc struct{ F func() }
 	type withFloat struct{ X float64 }
 	type withIntPtr struct{ P *int }
