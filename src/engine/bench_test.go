@@ -56,7 +56,7 @@ func BenchmarkAdd(b *testing.B) {
 		r.SetTime(x.time)
 		a.Add(r)
 	}
-	if a.Stats().Matched == 0 {
+	if i > 7 && a.Stats().Matched == 0 { // record 7 is the first regasm parent
 		b.Fatal("no record matched")
 	}
 }
