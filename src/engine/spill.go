@@ -27,7 +27,7 @@ func (a *Aggregator) dropGroups() {
 }
 
 // WriteRun writes the groups to w as one run, sorted by key, and drops them; the counters stay. Runs are read
-// back by MergeRuns or NewMerger of an aggregator of the same detection and options.
+// back by NewMerger of an aggregator of the same detection and options.
 func (a *Aggregator) WriteRun(w io.Writer) error {
 	rw := newRunWriter(w)
 	for _, gi := range a.t.sorted() {
