@@ -29,9 +29,15 @@ type spill struct {
 	dispatchDir string // the search's dispatch folder (spillBase), looked at on the first spill
 
 	mu   sync.Mutex
-	dir  string   // made on the first spill
-	runs []string // run files, in the order written
-	made int      // run files made, for their names
+	dir  string     // made on the first spill
+	runs []spillRun // in the order written
+	made int        // run files made, for their names
+}
+
+// spillRun is a run file and its index.
+type spillRun struct {
+	path  string
+	index *engine.RunIndex
 }
 
 // spillBase returns the folder spill files go under: the search's dispatch folder when it exists (splunkd
@@ -56,13 +62,17 @@ func (sp *spill) write(agg *engine.Aggregator) error {
 	if err != nil {
 		return fmt.Errorf("memory budget: %w", err)
 	}
-	if err := agg.WriteRun(f); err != nil {
+	x, err := agg.WriteRun(f)
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("memory budget: spill to %s: %w", path, err)
 	}
+	sp.mu.Lock()
+	sp.runs = append(sp.runs, spillRun{path, x})
+	sp.mu.Unlock()
 	return nil
 }
 
@@ -78,9 +88,7 @@ func (sp *spill) newRun() (string, error) {
 		sp.dir = dir
 	}
 	sp.made++
-	path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made))
-	sp.runs = append(sp.runs, path)
-	return path, nil
+	return filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made)), nil
 }
 
 // spilled reports whether any run was written.
@@ -108,9 +116,10 @@ func (sp *spill) compact(agg *engine.Aggregator) error {
 		}
 		path := filepath.Join(sp.dir, "run-"+strconv.Itoa(sp.made+1))
 		sp.made++
+		var x *engine.RunIndex
 		out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err == nil {
-			err = agg.CompactRuns(rs, out)
+			x, err = agg.CompactRuns(rs, out)
 			if cerr := out.Close(); err == nil {
 				err = cerr
 			}
@@ -121,18 +130,18 @@ func (sp *spill) compact(agg *engine.Aggregator) error {
 		if err != nil {
 			return fmt.Errorf("memory budget: %w", err)
 		}
-		for _, p := range batch {
-			os.Remove(p)
+		for _, r := range batch {
+			os.Remove(r.path)
 		}
-		sp.runs = append(sp.runs[maxOpenRuns:], path)
+		sp.runs = append(sp.runs[maxOpenRuns:], spillRun{path, x})
 	}
 	return nil
 }
 
-func openAll(paths []string) ([]*os.File, error) {
+func openAll(runs []spillRun) ([]*os.File, error) {
 	var files []*os.File
-	for _, p := range paths {
-		f, err := os.Open(p)
+	for _, r := range runs {
+		f, err := os.Open(r.path)
 		if err != nil {
 			for _, g := range files {
 				g.Close()
@@ -144,14 +153,23 @@ func openAll(paths []string) ([]*os.File, error) {
 	return files, nil
 }
 
-// open opens every run for reading, compacting them first when there are many. The caller closes them.
-func (sp *spill) open(agg *engine.Aggregator) ([]*os.File, error) {
+// open opens every run for reading, compacting them first when there are many, and returns them with their
+// indexes. The caller closes them.
+func (sp *spill) open(agg *engine.Aggregator) ([]*os.File, []*engine.RunIndex, error) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if err := sp.compact(agg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return openAll(sp.runs)
+	files, err := openAll(sp.runs)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx := make([]*engine.RunIndex, len(sp.runs))
+	for i, r := range sp.runs {
+		idx[i] = r.index
+	}
+	return files, idx, nil
 }
 
 // cleanup removes the spill folder and everything in it.

@@ -16,18 +16,27 @@ import (
 // count, firstTime, lastTime, and with annotate the annotation fields, risk_score and risk_message. No rows: an
 // empty body. The rows are merged from the spilled runs and the groups in memory twice: once to learn the
 // body's length, which the reply's header gives first, and once to render them straight into the reply, so
-// that the result is never held in memory or written to disk.
+// that the result is never held in memory or written to disk. A large spilled result is merged in parts, on
+// every core (parts.go).
 func (s *session) writeResult(reply *scpv2.Reply) error {
 	if s.det.Generic() {
 		return s.reply(reply, s.tstatsResult())
 	}
 	var runs []*os.File
 	if s.spill != nil && s.spill.spilled() {
+		var idx []*engine.RunIndex
 		var err error
-		if runs, err = s.spill.open(s.agg); err != nil {
+		if runs, idx, err = s.spill.open(s.agg); err != nil {
 			return err
 		}
 		defer closeAll(runs)
+		plan, err := s.planResult(runs, idx)
+		if err != nil {
+			return fmt.Errorf("memory budget: result: %w", err)
+		}
+		if plan != nil {
+			return s.writeResultParts(reply, plan)
+		}
 	}
 	body := &resultBody{s: s, r: s.newResultRenderer(), runs: runs}
 	defer body.close()
@@ -76,13 +85,7 @@ func (b *resultBody) rewind() error {
 		}
 		readers[i] = f
 	}
-	var workers []*engine.Aggregator
-	if b.s.pool != nil && b.s.keepWorkerGroups() {
-		for _, w := range b.s.pool.workers {
-			workers = append(workers, w.agg)
-		}
-	}
-	m, err := b.s.agg.NewMerger(readers, workers...)
+	m, err := b.s.agg.NewMerger(readers, b.s.resultWorkers()...)
 	if err != nil {
 		return err
 	}

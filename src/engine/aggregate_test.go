@@ -75,7 +75,7 @@ func TestSpillSameRows(t *testing.T) {
 			var runs, keptRuns []*bytes.Buffer
 			spill := func(a *Aggregator, to *[]*bytes.Buffer) {
 				var b bytes.Buffer
-				if err := a.WriteRun(&b); err != nil {
+				if _, err := a.WriteRun(&b); err != nil {
 					t.Fatal(err)
 				}
 				if a.Mem() != 0 || a.Groups() != 0 {
@@ -134,7 +134,7 @@ func TestSpillSameRows(t *testing.T) {
 				}
 			}
 			var compact bytes.Buffer
-			if err := kept.CompactRuns(readers(keptRuns), &compact); err != nil {
+			if _, err := kept.CompactRuns(readers(keptRuns), &compact); err != nil {
 				t.Fatal(err)
 			}
 			if got := mergeAll(t, kept, []*bytes.Buffer{&compact}, keeper, true); !reflect.DeepEqual(got, want) {

@@ -33,7 +33,7 @@ func FuzzMergeRun(f *testing.F) {
 			a.Add(r)
 		}
 		var run bytes.Buffer
-		if err := a.WriteRun(&run); err != nil {
+		if _, err := a.WriteRun(&run); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(run.Bytes(), o.Annotate)

@@ -32,6 +32,11 @@ type Merger struct {
 
 	row  Row
 	view RowView
+
+	// a part of a plan's merge (PlanMerge), whose buffers its next merger reuses once this one is closed
+	plan  *MergePlan
+	srcs  []*mergeSource // every run source, ended or not
+	spare []*mergeBatch
 }
 
 // RowView is a Row whose key values are views into a merger's buffers, for callers that render them without
@@ -290,7 +295,11 @@ func (m *Merger) batch(mode mergeMode) (*mergeBatch, int, error) {
 			m.out, m.free = make(chan *mergeBatch, 2), make(chan *mergeBatch, 3)
 			m.stop, m.done = make(chan struct{}), make(chan struct{})
 			for range cap(m.free) {
-				m.free <- &mergeBatch{}
+				b := &mergeBatch{}
+				if k := len(m.spare); k > 0 {
+					b, m.spare = m.spare[k-1], m.spare[:k-1]
+				}
+				m.free <- b
 			}
 			go m.readAhead()
 		}
@@ -402,6 +411,27 @@ func (m *Merger) Close() {
 		}
 		<-m.done
 	}
+	if m.plan != nil {
+		m.recycle()
+	}
+}
+
+// recycle gives a closed merger of a plan's part back to the plan, for its next part's merger to reuse the
+// buffers. The merging ahead has stopped: its batches are in the channels or current.
+func (m *Merger) recycle() {
+	p := m.plan
+	m.plan = nil
+	if m.cur != nil {
+		m.spare = append(m.spare, m.cur)
+	}
+	for _, ch := range []chan *mergeBatch{m.out, m.free} {
+		for len(ch) > 0 {
+			m.spare = append(m.spare, <-ch)
+		}
+	}
+	*m = Merger{accKey: m.accKey[:0], heap: m.heap[:0], srcs: m.srcs, spare: m.spare, row: Row{Key: m.row.Key[:0]},
+		view: RowView{Key: m.view.Key[:0]}}
+	p.pool.Put(m)
 }
 
 // Row returns the view as a Row, its key values copied into strings.
@@ -413,18 +443,18 @@ func (v *RowView) Row() Row {
 	return Row{Key: key, Count: v.Count, First: v.First, Last: v.Last, HasTime: v.HasTime, Annotations: v.Annotations, Ext: v.Ext}
 }
 
-// CompactRuns merges runs into one run written to w, for when there are too many runs to open at once. It
-// uses a fresh aggregator of a's detection and options; a is not changed.
-func (a *Aggregator) CompactRuns(runs []io.Reader, w io.Writer) error {
+// CompactRuns merges runs into one run written to w, for when there are too many runs to open at once, and
+// returns its index. It uses a fresh aggregator of a's detection and options; a is not changed.
+func (a *Aggregator) CompactRuns(runs []io.Reader, w io.Writer) (*RunIndex, error) {
 	m, err := a.c.NewAggregator(a.opts).NewMerger(runs)
 	if err != nil {
-		return fmt.Errorf("engine: compact runs: %w", err)
+		return nil, fmt.Errorf("engine: compact runs: %w", err)
 	}
 	rw := newRunWriter(w)
 	for {
 		ok, err := m.next()
 		if err != nil {
-			return fmt.Errorf("engine: compact runs: %w", err)
+			return nil, fmt.Errorf("engine: compact runs: %w", err)
 		}
 		if !ok {
 			break
@@ -434,11 +464,11 @@ func (a *Aggregator) CompactRuns(runs []io.Reader, w io.Writer) error {
 			ex = &m.accEx
 		}
 		if err := rw.write(m.accKey, &m.acc, ex); err != nil {
-			return fmt.Errorf("engine: compact runs: %w", err)
+			return nil, fmt.Errorf("engine: compact runs: %w", err)
 		}
 	}
 	if err := rw.flush(); err != nil {
-		return fmt.Errorf("engine: compact runs: %w", err)
+		return nil, fmt.Errorf("engine: compact runs: %w", err)
 	}
-	return nil
+	return &rw.index, nil
 }

@@ -49,7 +49,7 @@ func TestMergerCSVBatches(t *testing.T) {
 			}
 			if part < 3 {
 				var run bytes.Buffer
-				if err := a.WriteRun(&run); err != nil {
+				if _, err := a.WriteRun(&run); err != nil {
 					t.Fatal(err)
 				}
 				runs = append(runs, bytes.NewReader(run.Bytes()))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,9 +27,10 @@ func (a *Aggregator) dropGroups() {
 	a.mem = 0
 }
 
-// WriteRun writes the groups to w as one run, sorted by key, and drops them; the counters stay. Runs are read
-// back by NewMerger of an aggregator of the same detection and options.
-func (a *Aggregator) WriteRun(w io.Writer) error {
+// WriteRun writes the groups to w as one run, sorted by key, and drops them; the counters stay. It returns the
+// run's index, which PlanMerge needs to read the run in parts. Runs are read back by NewMerger or PlanMerge of
+// an aggregator of the same detection and options.
+func (a *Aggregator) WriteRun(w io.Writer) (*RunIndex, error) {
 	rw := newRunWriter(w)
 	for _, gi := range a.t.sorted() {
 		var ex *groupExtra
@@ -36,15 +38,40 @@ func (a *Aggregator) WriteRun(w io.Writer) error {
 			ex = &a.t.extra[gi]
 		}
 		if err := rw.write(a.t.key(int(gi)), &a.t.recs[gi], ex); err != nil {
-			return fmt.Errorf("engine: write run: %w", err)
+			return nil, fmt.Errorf("engine: write run: %w", err)
 		}
 	}
 	if err := rw.flush(); err != nil {
-		return fmt.Errorf("engine: write run: %w", err)
+		return nil, fmt.Errorf("engine: write run: %w", err)
 	}
 	a.dropGroups()
-	return nil
+	return &rw.index, nil
 }
+
+// RunIndex locates a run's restart points: every restartEvery-th group of a run (the first among them) is
+// written whole, not against the previous key, so reading can start there. It holds each restart point's
+// offset and key, and the run's length.
+type RunIndex struct {
+	offs []int64
+	keys []byte // the restart points' keys, one after another
+	ends []int  // where each key ends in keys
+	size int64
+}
+
+// Size returns the run's length in bytes.
+func (x *RunIndex) Size() int64 { return x.size }
+
+// key returns restart point i's key.
+func (x *RunIndex) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = x.ends[i-1]
+	}
+	return x.keys[start:x.ends[i]:x.ends[i]]
+}
+
+// restartEvery is how many groups of a run follow each other between restart points.
+const restartEvery = 128
 
 // Run format, per group, in key order:
 //
@@ -58,7 +85,9 @@ func (a *Aggregator) WriteRun(w io.Writer) error {
 //	extras   (flag 4) the annotation lists, then per aggregate state its values and time, as writeExtra
 //
 // Sorted keys share long prefixes (the same host, user, parent command line), and often the values after the
-// one that differs (process ids), so a group costs little more than what tells it from the previous one.
+// one that differs (process ids), so a group costs little more than what tells it from the previous one. The
+// first group and every restartEvery-th after it are restart points: written as if they were the first
+// (sharing nothing), so that a reader can start there with no previous key (RunIndex).
 const (
 	runHasTime   = 1
 	runLastFirst = 2
@@ -67,9 +96,11 @@ const (
 
 // runWriter writes one run.
 type runWriter struct {
-	bw   *bufio.Writer
-	prev []byte
-	buf  []byte
+	bw    *bufio.Writer
+	prev  []byte
+	buf   []byte
+	n     int // groups written
+	index RunIndex
 }
 
 func newRunWriter(w io.Writer) *runWriter {
@@ -78,6 +109,13 @@ func newRunWriter(w io.Writer) *runWriter {
 
 // write writes one group; ex is nil when the aggregator keeps no extras.
 func (w *runWriter) write(key []byte, g *groupRec, ex *groupExtra) error {
+	if w.n%restartEvery == 0 {
+		w.prev = w.prev[:0]
+		w.index.offs = append(w.index.offs, w.index.size)
+		w.index.keys = append(w.index.keys, key...)
+		w.index.ends = append(w.index.ends, len(w.index.keys))
+	}
+	w.n++
 	shared := commonPrefix(w.prev, key)
 	end := commonSuffix(w.prev[shared:], key[shared:])
 	b := binary.AppendUvarint(w.buf[:0], uint64(shared))
@@ -107,6 +145,7 @@ func (w *runWriter) write(key []byte, g *groupRec, ex *groupExtra) error {
 	}
 	w.buf = b
 	w.prev = append(w.prev[:0], key...)
+	w.index.size += int64(len(b))
 	_, err := w.bw.Write(b)
 	return err
 }
@@ -150,6 +189,7 @@ type mergeSource struct {
 
 	// a run
 	r       *bufio.Reader
+	hi      []byte // the run ends, for this merge, before the first key from hi on; nil: no bound
 	keyBuf  []byte // the key of the head group
 	prevBuf []byte // the previous group's key's buffer, reused
 	exBuf   groupExtra
@@ -180,6 +220,9 @@ func (s *mergeSource) advance() (bool, error) {
 			err = io.ErrUnexpectedEOF
 		}
 		return false, fmt.Errorf("%w: %v", errCorruptRun, err)
+	}
+	if ok && s.hi != nil && bytes.Compare(s.key, s.hi) >= 0 {
+		return false, nil
 	}
 	return ok, nil
 }

@@ -2,6 +2,7 @@ package scpv2
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 )
 
@@ -173,3 +174,6 @@ func (w *CSVWriter) Len() int { return len(w.buf) }
 
 // Reset empties the body, keeping the buffer.
 func (w *CSVWriter) Reset() { w.buf = w.buf[:0] }
+
+// Grow makes room for n more bytes without another allocation.
+func (w *CSVWriter) Grow(n int) { w.buf = slices.Grow(w.buf, n) }

@@ -58,7 +58,17 @@ func (w *Writer) WriteReplyFrom(r *Reply, body io.Reader, n int64) error {
 	}
 	w.writeHeader(meta, n)
 	w.bw.Write(meta)
-	copied, err := io.Copy(w.bw, io.LimitReader(body, n))
+	var copied int64
+	if wt, ok := body.(io.WriterTo); ok {
+		// Large pieces go straight to the underlying writer, past the buffer.
+		lw := &limitWriter{w: w.bw, n: n}
+		copied, err = wt.WriteTo(lw)
+		if err == nil && lw.over {
+			err = fmt.Errorf("body longer than %d bytes", n)
+		}
+	} else {
+		copied, err = io.Copy(w.bw, io.LimitReader(body, n))
+	}
 	if err == nil && copied < n {
 		err = fmt.Errorf("body ended after %d of %d bytes", copied, n)
 	}
@@ -99,4 +109,27 @@ func (w *Writer) WriteRaw(meta, body []byte) error {
 		return fmt.Errorf("scpv2: write chunk %d (%d + %d bytes): %w", w.chunk, len(meta), len(body), err)
 	}
 	return nil
+}
+
+// limitWriter writes at most n bytes to w; it reports the rest as written and remembers that there was more.
+type limitWriter struct {
+	w    io.Writer
+	n    int64
+	over bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	all := len(p)
+	if int64(len(p)) > l.n {
+		p, l.over = p[:l.n], true
+	}
+	k, err := l.w.Write(p)
+	l.n -= int64(k)
+	if err == nil && k < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return k, err
+	}
+	return all, nil
 }

@@ -168,3 +168,50 @@ func TestWriterErrors(t *testing.T) {
 		t.Fatal("nil reply accepted")
 	}
 }
+
+// pieces is a body that writes itself in pieces (io.WriterTo), as a result merged in parts does.
+type pieces [][]byte
+
+func (p pieces) Read([]byte) (int, error) { return 0, errors.New("read, not WriteTo") }
+
+func (p pieces) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, b := range p {
+		k, err := w.Write(b)
+		n += int64(k)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// TestWriteReplyFrom: a body read from a reader or written by itself gives the same chunk, and a body shorter
+// or longer than the length given is an error.
+func TestWriteReplyFrom(t *testing.T) {
+	full := "a,b\r\n1,2\r\n"
+	for _, tc := range []struct {
+		name string
+		body io.Reader
+		n    int64
+		err  string
+	}{
+		{"reader", strings.NewReader(full), int64(len(full)), ""},
+		{"writer to", pieces{[]byte("a,b\r\n"), []byte("1,2"), []byte("\r\n")}, int64(len(full)), ""},
+		{"reader short", strings.NewReader(full[:4]), int64(len(full)), "body ended after 4 of 10 bytes"},
+		{"writer to short", pieces{[]byte("a,b\r\n")}, int64(len(full)), "body ended after 5 of 10 bytes"},
+		{"writer to long", pieces{[]byte(full), []byte("x")}, int64(len(full)), "body longer than 10 bytes"},
+	} {
+		var out bytes.Buffer
+		err := NewWriter(&out).WriteReplyFrom(&Reply{Finished: boolPtr(true)}, tc.body, tc.n)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if want := "chunked 1.0,17,10\n{\"finished\":true}" + full; err != nil || out.String() != want {
+			t.Errorf("%s: %q (%v), want %q", tc.name, out.String(), err, want)
+		}
+	}
+}

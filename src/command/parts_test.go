@@ -1,0 +1,44 @@
+package command
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestResultInParts: a spilled result of thousands of groups, merged in parts of a few hundred groups on
+// every core, in line and in parallel, with and without annotate, is byte for byte the reply of the default
+// budget, where nothing spills and the result is merged in one piece.
+func TestResultInParts(t *testing.T) {
+	savedUnit, savedPer, savedHook := budgetUnit, groupsPerPart, testHookParts
+	defer func() { budgetUnit, groupsPerPart, testHookParts = savedUnit, savedPer, savedHook }()
+	tab := tricky(11, 9000)
+	for i, rec := range tab.Rows { // most records their own group: the process gets a number
+		if i%5 != 0 && len(rec[6]) == 1 {
+			rec[6] = []string{rec[6][0] + " #" + strconv.Itoa(i)}
+		}
+	}
+	bodies := [][]byte{tab.EncodeCSV(tab.Rows[:4000]), nil, tab.EncodeCSV(tab.Rows[4000:])}
+	var parts int
+	testHookParts = func(n int) { parts = n }
+	for _, args := range [][]string{nil, {"annotate=t", "fillnull_value=NULL"}} {
+		for _, parallel := range []bool{false, true} {
+			budgetUnit, groupsPerPart, parts = 1<<20, savedPer, 0
+			want, code := runWith(t, streamOf(args, bodies...), parallel)
+			if code != 0 || strings.Count(want, " #") < 2000 || parts != 0 {
+				t.Fatalf("default budget: exit %d, %d parts\n%.300s", code, parts, want)
+			}
+			for _, per := range []int{1, 300, 700} {
+				// max_mem_usage_mb=1 is 256 KiB: runs of hundreds of groups, each with several restart points.
+				budgetUnit, groupsPerPart, parts = 256<<10, per, 0
+				got, code := runWith(t, streamOf(append([]string{"max_mem_usage_mb=1"}, args...), bodies...), parallel)
+				if code != 0 || got != want {
+					t.Errorf("%v parallel=%v, %d groups per part: (exit %d)\n%.600s\nwant\n%.600s", args, parallel, per, code, got, want)
+				}
+				if parts < 2 {
+					t.Errorf("%v parallel=%v, %d groups per part: merged in %d parts", args, parallel, per, parts)
+				}
+			}
+		}
+	}
+}

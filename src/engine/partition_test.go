@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"regasmdetect/src/escu"
+)
+
+// TestPlanMergeSameRows splits merges of runs and groups in memory (equal keys in several sources, runs long
+// enough to have many restart points) into parts of many sizes and checks that the parts' rows, read one part
+// after the other, are NewMerger's rows, with every option.
+func TestPlanMergeSameRows(t *testing.T) {
+	d, err := escu.Lookup(escu.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, o := range []Options{{}, {Annotate: true}} {
+		for _, groups := range []int{0, 1, 900, 6000} {
+			a, worker := c.NewAggregator(o), c.NewAggregator(o)
+			r := c.NewRecord()
+			var runs []Run
+			spill := func(b *Aggregator) {
+				var buf bytes.Buffer
+				x, err := b.WriteRun(&buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if x.Size() != int64(buf.Len()) {
+					t.Fatalf("index gives %d bytes, run has %d", x.Size(), buf.Len())
+				}
+				runs = append(runs, Run{R: bytes.NewReader(buf.Bytes()), Index: x})
+			}
+			// Each group in two of five sources; the keys share long prefixes, as sorted command lines do.
+			for part := range 5 {
+				for g := range groups {
+					if g%5 != part && (g+1)%5 != part {
+						continue
+					}
+					x := randomRecord(rng, c.Fields(), 0)
+					x.fields["parent_process"] = []string{"C:\\Windows\\Microsoft.NET\\RegAsm.exe /U " + string(rune('a'+g%7)) + " " + strconv.Itoa(g)}
+					x.fields["parent_process_name"] = []string{"RegAsm.exe"}
+					feed(c, r, x)
+					if part%2 == 0 {
+						a.Add(r)
+					} else {
+						worker.Add(r)
+					}
+				}
+				switch part {
+				case 0, 1, 2:
+					spill(a)
+				case 3:
+					spill(worker)
+				}
+			}
+			want := planRows(t, a, runs, worker, -1)
+			if groups > 0 && len(want) == 0 {
+				t.Fatalf("%d groups: no rows", groups)
+			}
+			for _, per := range []int{0, 1, 7, 100, 1000, 5000, 1 << 30} {
+				if got := planRows(t, a, runs, worker, per); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%+v, %d groups, %d per part: %d rows, want %d", o, groups, per, len(got), len(want))
+				}
+			}
+		}
+	}
+}
+
+// planRows returns the rows of a's groups, worker's and the runs, merged by NewMerger (per < 0) or by the
+// parts of PlanMerge with per groups per part, read in order, each part's merger closed before the next is
+// made (so that it reuses the buffers); it checks that a plan of many groups has several parts.
+func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per int) []Row {
+	t.Helper()
+	var rows []Row
+	read := func(m *Merger) {
+		defer m.Close()
+		for {
+			row, err := m.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp := *row
+			cp.Key = append([]string(nil), row.Key...)
+			rows = append(rows, cp)
+		}
+	}
+	if per < 0 {
+		rs := make([]io.Reader, len(runs))
+		for i, r := range runs {
+			rs[i] = io.NewSectionReader(r.R, 0, r.Index.Size())
+		}
+		m, err := a.NewMerger(rs, worker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(m)
+		return rows
+	}
+	p, err := a.PlanMerge(runs, per, worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per > 0 && per <= 100 && p.Groups() > 4*restartEvery && p.Parts() < 4 {
+		t.Fatalf("%d groups in %d parts of %d", p.Groups(), p.Parts(), per)
+	}
+	if p.Parts() > 1 { // a merger closed before its end leaves its buffers to the next
+		m, err := p.Merger(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Next(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+	}
+	for i := range p.Parts() {
+		m, err := p.Merger(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(m)
+	}
+	return rows
+}
