@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 
@@ -27,6 +28,9 @@ const maxMaxMemMB = 1 << 20
 // by the session and the parallel reader's workers.
 type spill struct {
 	dispatchDir string // the search's dispatch folder (spillBase), looked at on the first spill
+
+	keepUp bool      // tell the garbage collector to keep up on the first spill
+	gcOnce sync.Once // done that
 
 	mu   sync.Mutex
 	dir  string     // made on the first spill
@@ -54,6 +58,14 @@ func spillBase(dispatchDir string) string {
 // write writes agg's groups as one sorted run and drops them from memory. Workers write their runs at the same
 // time: the lock is held only to name the file.
 func (sp *spill) write(agg *engine.Aggregator) error {
+	if sp.keepUp {
+		sp.gcOnce.Do(func() {
+			// The groups fill the budget: from now on the garbage collector lets garbage grow to a quarter of
+			// the live heap, not all of it (or up to the memory limit), so that the process stays near the
+			// budget. The heap holds few pointers: a collection is cheap.
+			debug.SetGCPercent(25)
+		})
+	}
 	path, err := sp.newRun()
 	if err != nil {
 		return err

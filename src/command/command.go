@@ -170,7 +170,7 @@ func (s *session) getinfo(meta []byte) error {
 	if opts.Phase == Reduce {
 		s.sid = req.SearchInfo.SID
 		if !det.Generic() { // a built-in detection's groups (values, dc, time buckets) are not spilled yet
-			s.spill = &spill{dispatchDir: req.SearchInfo.DispatchDir}
+			s.spill = &spill{dispatchDir: req.SearchInfo.DispatchDir, keepUp: s.limit >= 64<<20}
 		}
 		reply = &scpv2.Reply{Type: "reporting", RequiredFields: cim.RequiredFields(det)}
 		if s.sid != "" && !det.Generic() {
