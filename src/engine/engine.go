@@ -478,6 +478,9 @@ func ParseTime(b []byte) (float64, bool) { return parseTime(b) }
 // parseTime reads _time as a decimal number: digits, an optional sign, point and exponent. Hexadecimal,
 // infinities, NaN and anything else are not numbers.
 func parseTime(b []byte) (float64, bool) {
+	if f, ok := parsePlainTime(b); ok {
+		return f, true
+	}
 	if len(b) == 0 {
 		return 0, false
 	}
@@ -489,6 +492,45 @@ func parseTime(b []byte) (float64, bool) {
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
+	}
+	return f, true
+}
+
+// pow10 holds the powers of ten that a float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parsePlainTime reads the common form of _time, an optional '-', digits and an optional point and digits, with
+// at most 15 digits in all; false for anything else. The digits make an integer below 2^53 and the point a
+// division by an exact power of ten: one correctly rounded operation, so the result is strconv.ParseFloat's
+// (Clinger's fast path, which strconv takes for these inputs too, after more work to get there).
+func parsePlainTime(b []byte) (float64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var m uint64
+	digits, frac, point := 0, 0, false
+	for _, ch := range b {
+		switch {
+		case ch >= '0' && ch <= '9':
+			m = m*10 + uint64(ch-'0')
+			digits++
+			if point {
+				frac++
+			}
+		case ch == '.' && !point:
+			point = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
 	}
 	return f, true
 }
