@@ -182,17 +182,23 @@ func live(buf *bytes.Buffer, records, chunk int, sh shape, prog string, args ...
 		return
 	}
 	buf.Reset()
-	p.Stdout = buf
+	tw := &timedW{w: buf}
+	p.Stdout = tw
 	p.Stderr = os.Stderr
 	start := time.Now()
+	tw.start = start
 	if err = p.Start(); err != nil {
 		return
 	}
 	peak := watchPeak(p.Process.Pid)
 	size, groups, werr := writeStream(stdin, records, chunk, sh)
+	gen := time.Since(start)
 	stdin.Close()
 	perr := p.Wait()
 	d = time.Since(start)
+	if os.Getenv("TL") != "" {
+		fmt.Fprintf(os.Stderr, "TL gen-done %.3f first-MB %.3f end %.3f\n", gen.Seconds(), tw.first.Seconds(), d.Seconds())
+	}
 	rss = peak()
 	if werr != nil {
 		err = fmt.Errorf("write stream: %w", werr)
@@ -282,4 +288,19 @@ func scale(bin string, records []int, groups, runs int) error {
 	fmt.Printf("%d distinct groups at %.0f%% of the few-groups throughput (target >= 50%%), within the default max_mem_usage_mb=200\n",
 		groups, 100*fewR.d.Seconds()/manyR.d.Seconds())
 	return nil
+}
+
+type timedW struct {
+	w     io.Writer
+	n     int
+	start time.Time
+	first time.Duration
+}
+
+func (t *timedW) Write(p []byte) (int, error) {
+	t.n += len(p)
+	if t.first == 0 && t.n > 1<<20 {
+		t.first = time.Since(t.start)
+	}
+	return t.w.Write(p)
 }
