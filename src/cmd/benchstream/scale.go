@@ -169,20 +169,21 @@ func writeStream(w io.Writer, records, chunk int, sh shape) (int64, int, error) 
 }
 
 // live runs the generator into prog's standard input through a pipe and returns the wall time, prog's peak
-// RSS in KiB, its CPU time, its stdout (read into buf, emptied first) and the stream's size and groups.
+// RSS in KiB, its CPU time, its stdout (read into buf, emptied first) and the stream's size and groups; when ph
+// is not nil, it gets when the stream was written and when the first MiB of output came.
 //
 // The caller passes the same buf to every run: a reply of hundreds of MB read into a fresh, growing buffer costs
 // this process seconds of page faults on some machines (2 to 3.7 s for 436 MB on the shared 2-core VM), which
 // the wall time would charge to the command. splunkd, which knows the body's length from the chunk header, does
 // not grow a buffer either.
-func live(buf *bytes.Buffer, records, chunk int, sh shape, prog string, args ...string) (d time.Duration, rss int64, cpu time.Duration, out []byte, size int64, groups int, err error) {
+func live(buf *bytes.Buffer, ph *phases, records, chunk int, sh shape, prog string, args ...string) (d time.Duration, rss int64, cpu time.Duration, out []byte, size int64, groups int, err error) {
 	p := exec.Command(prog, args...)
 	stdin, err := p.StdinPipe()
 	if err != nil {
 		return
 	}
 	buf.Reset()
-	tw := &timedW{w: buf}
+	tw := &timedWriter{w: buf}
 	p.Stdout = tw
 	p.Stderr = os.Stderr
 	start := time.Now()
@@ -192,12 +193,12 @@ func live(buf *bytes.Buffer, records, chunk int, sh shape, prog string, args ...
 	}
 	peak := watchPeak(p.Process.Pid)
 	size, groups, werr := writeStream(stdin, records, chunk, sh)
-	gen := time.Since(start)
+	written := time.Since(start)
 	stdin.Close()
 	perr := p.Wait()
 	d = time.Since(start)
-	if os.Getenv("TL") != "" {
-		fmt.Fprintf(os.Stderr, "TL gen-done %.3f first-MB %.3f end %.3f\n", gen.Seconds(), tw.first.Seconds(), d.Seconds())
+	if ph != nil {
+		*ph = phases{written: written, firstMB: tw.first}
 	}
 	rss = peak()
 	if werr != nil {
@@ -222,12 +223,12 @@ func scale(bin string, records []int, groups, runs int) error {
 		var rss []int64
 		var size int64
 		for i := 0; i < runs; i++ {
-			d, _, _, _, _, _, err := live(&out, n, 50_000, mixed, "wc", "-l")
+			d, _, _, _, _, _, err := live(&out, nil, n, 50_000, mixed, "wc", "-l")
 			if err != nil {
 				return fmt.Errorf("generator | wc -l: %w", err)
 			}
 			floor = append(floor, d)
-			d, r, _, out, sz, want, err := live(&out, n, 50_000, mixed, bin)
+			d, r, _, out, sz, want, err := live(&out, nil, n, 50_000, mixed, bin)
 			if err != nil {
 				return fmt.Errorf("generator | regasmdetect: %w", err)
 			}
@@ -249,14 +250,15 @@ func scale(bin string, records []int, groups, runs int) error {
 		return nil
 	}
 	type res struct {
-		d, cpu time.Duration
-		rss    int64
+		d, cpu, written, firstMB time.Duration
+		rss                      int64
 	}
 	measure := func(sh shape) (res, error) {
-		var ds, cpus []time.Duration
+		var ds, cpus, written, firsts []time.Duration
 		var rss []int64
 		for i := 0; i < runs; i++ {
-			d, r, cpu, out, _, want, err := live(&out, groups, 50_000, sh, bin)
+			var ph phases
+			d, r, cpu, out, _, want, err := live(&out, &ph, groups, 50_000, sh, bin)
 			if err != nil {
 				return res{}, err
 			}
@@ -266,8 +268,9 @@ func scale(bin string, records []int, groups, runs int) error {
 				}
 			}
 			ds, cpus, rss = append(ds, d), append(cpus, cpu), append(rss, r)
+			written, firsts = append(written, ph.written), append(firsts, ph.firstMB)
 		}
-		return res{median(ds), median(cpus), medianInt(rss)}, nil
+		return res{median(ds), median(cpus), median(written), median(firsts), medianInt(rss)}, nil
 	}
 	// Interleaved, so that both see the same load.
 	fewR, err := measure(few)
@@ -284,20 +287,28 @@ func scale(bin string, records []int, groups, runs int) error {
 	}{{few, fewR}, {distinct, manyR}} {
 		fmt.Printf("%d records, %s: median %.3f s (%.0f k records/s), CPU %.3f s, peak RSS %.1f MiB\n", groups, shapeNames[x.sh],
 			x.r.d.Seconds(), float64(groups)/x.r.d.Seconds()/1e3, x.r.cpu.Seconds(), float64(x.r.rss)/1024)
+		if x.r.firstMB > 0 {
+			fmt.Printf("  stream written at %.3f s, first MiB of the result at %.3f s (medians)\n", x.r.written.Seconds(), x.r.firstMB.Seconds())
+		}
 	}
 	fmt.Printf("%d distinct groups at %.0f%% of the few-groups throughput (target >= 50%%), within the default max_mem_usage_mb=200\n",
 		groups, 100*fewR.d.Seconds()/manyR.d.Seconds())
 	return nil
 }
 
-type timedW struct {
+// phases are the moments of a run, from its start: the whole stream written (the command has taken all but the
+// pipe's buffer), and the first MiB of output read (a large result is being written).
+type phases struct{ written, firstMB time.Duration }
+
+// timedWriter notes when the first MiB is written through it.
+type timedWriter struct {
 	w     io.Writer
 	n     int
 	start time.Time
 	first time.Duration
 }
 
-func (t *timedW) Write(p []byte) (int, error) {
+func (t *timedWriter) Write(p []byte) (int, error) {
 	t.n += len(p)
 	if t.first == 0 && t.n > 1<<20 {
 		t.first = time.Since(t.start)
