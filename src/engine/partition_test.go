@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"reflect"
@@ -134,4 +135,83 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 		read(m)
 	}
 	return rows
+}
+
+// FuzzPlanMerge merges a run of up to 3,000 groups and groups in memory in parts of a fuzzed size, the run
+// intact or with one byte changed: intact, the parts' rows are NewMerger's; changed, every part ends in rows or a
+// corrupt-run error, never a panic or a hang.
+func FuzzPlanMerge(f *testing.F) {
+	d, err := escu.Lookup(escu.Default)
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := Compile(d)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint16(1000), uint64(1), uint16(50), uint32(0), byte(0))
+	f.Add(uint16(3000), uint64(2), uint16(7), uint32(5000), byte(0x40))
+	f.Add(uint16(300), uint64(3), uint16(1), uint32(17), byte(0xFF))
+	f.Fuzz(func(t *testing.T, n uint16, seed uint64, per uint16, at uint32, flip byte) {
+		n %= 3001
+		rng := rand.New(rand.NewPCG(seed, 9))
+		a, other := c.NewAggregator(Options{}), c.NewAggregator(Options{})
+		r := c.NewRecord()
+		for g := range int(n) {
+			x := randomRecord(rng, c.Fields(), 0)
+			x.fields["parent_process"] = []string{"C:\\Windows\\RegAsm.exe /U " + strconv.Itoa(g%97) + " " + strconv.Itoa(g)}
+			x.fields["parent_process_name"] = []string{"RegAsm.exe"}
+			feed(c, r, x)
+			if g%3 == 0 {
+				other.Add(r)
+			} else {
+				a.Add(r)
+			}
+		}
+		var buf bytes.Buffer
+		x, err := a.WriteRun(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := buf.Bytes()
+		if flip != 0 && len(run) > 0 {
+			run[int(at)%len(run)] ^= flip
+		}
+		runs := []Run{{R: bytes.NewReader(run), Index: x}}
+		p, err := a.PlanMerge(runs, int(per), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Row
+		var failed error
+		for i := range p.Parts() {
+			m, err := p.Merger(i)
+			for err == nil {
+				var row *Row
+				if row, err = m.Next(); err == nil {
+					cp := *row
+					cp.Key = append([]string(nil), row.Key...)
+					got = append(got, cp)
+				}
+			}
+			if m != nil {
+				m.Close()
+			}
+			if err != io.EOF {
+				if !errors.Is(err, errCorruptRun) {
+					t.Fatalf("part %d: error %v does not say the run is corrupt", i, err)
+				}
+				failed = err
+			}
+		}
+		if flip != 0 {
+			return
+		}
+		if failed != nil {
+			t.Fatalf("intact run: %v", failed)
+		}
+		if want := planRows(t, a, runs, other, -1); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d groups in %d parts: %d rows, want %d", n, p.Parts(), len(got), len(want))
+		}
+	})
 }
