@@ -101,10 +101,10 @@ func TestRecordPosingAsPartial(t *testing.T) {
 	}
 }
 
-// TestBudgetSpills: 20,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
+// TestBudgetSpills: 40,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
 // dispatch folder and merged back: the rows of the default budget, in the same order, and no file left behind.
 func TestBudgetSpills(t *testing.T) {
-	rows := make([][]string, 20000)
+	rows := make([][]string, 40000) // over 32,768 groups: the result is merged in parts (command.groupsPerPart)
 	for i := range rows {
 		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
 			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
@@ -124,7 +124,7 @@ func TestBudgetSpills(t *testing.T) {
 			t.Fatal(err)
 		}
 		clean(t, got.Reduce)
-		if len(got.Table.Rows) != 20000 || render(got.Table) != render(want.Table) {
+		if len(got.Table.Rows) != 40000 || render(got.Table) != render(want.Table) {
 			t.Errorf("plan %+v: %d rows, differing from the default budget's", plan, len(got.Table.Rows))
 		}
 		if left, _ := os.ReadDir(dispatch); len(left) != 0 {
