@@ -6,20 +6,56 @@ import (
 	"regasmdetect/src/scpv2"
 )
 
-// appendCSVKey appends the values of the encoded key k, written as CSV fields separated by commas, to dst, and
-// reports whether k is a well-formed key of exactly n values. The fields are those scpv2.CSVWriter writes for
-// the decoded values: a value holding `,`, `"`, CR or LF is quoted, `"` doubled inside; every other value is
-// written bare. A result row's key so needs no decoding into values before it is written.
-func appendCSVKey(dst, k []byte, n int) ([]byte, bool) {
-	vals := 0
-	for i := 0; i < len(k); {
+// csvKeys writes encoded keys as CSV fields separated by commas: the fields scpv2.CSVWriter writes for the
+// decoded values (a value holding `,`, `"`, CR or LF quoted, `"` doubled inside; every other value bare). A
+// result row's key so needs no decoding into values before it is written. Keys merged in order share their
+// first values with the previous key more often than not (the same host, user and parent command line): those
+// values are not scanned again, their CSV is kept from the previous key.
+type csvKeys struct {
+	prev    []byte // the previous key, when it was well formed
+	csv     []byte // its values as CSV
+	keyEnds []int  // where each of its values ends in prev, after the value's terminator
+	csvEnds []int  // where each ends in csv, before the comma that follows
+}
+
+// write sets w.csv to the values of the encoded key k as CSV fields and reports whether k is a well-formed key
+// of exactly n values (w.csv is then meaningless).
+func (w *csvKeys) write(k []byte, n int) bool {
+	shared, i := 0, 0 // values k shares whole with the previous key, terminators included, and where they end
+	for shared < len(w.keyEnds) {
+		end := w.keyEnds[shared]
+		if end > len(k) || !bytes.Equal(w.prev[i:end], k[i:end]) {
+			break
+		}
+		shared, i = shared+1, end
+	}
+	w.csv = w.csv[:0]
+	if shared > 0 {
+		w.csv = w.csv[:w.csvEnds[shared-1]]
+	}
+	w.keyEnds, w.csvEnds = w.keyEnds[:shared], w.csvEnds[:shared]
+	ok := w.appendValues(k, i)
+	if ok = ok && len(w.keyEnds) == n; ok {
+		w.prev = append(w.prev[:i], k[i:]...) // the shared values are there already
+	} else {
+		w.keyEnds, w.csvEnds = w.keyEnds[:0], w.csvEnds[:0]
+	}
+	return ok
+}
+
+// appendValues writes the values of k from offset i on, each after a comma unless it is the first, recording
+// where each ends; false when k is not well formed from i.
+func (w *csvKeys) appendValues(k []byte, i int) bool {
+	dst := w.csv
+	defer func() { w.csv = dst }()
+	for i < len(k) {
 		// One value: up to its terminator, past escaped 0x00 bytes.
 		vs := i
 		quote, esc := false, false
 		for {
 			j := bytes.IndexByte(k[i:], 0)
 			if j < 0 || i+j+1 == len(k) {
-				return dst, false
+				return false
 			}
 			quote = quote || scpv2.NeedsQuote(k[i:i+j])
 			i += j
@@ -27,14 +63,16 @@ func appendCSVKey(dst, k []byte, n int) ([]byte, bool) {
 				break
 			}
 			if k[i+1] != 0xFF {
-				return dst, false
+				return false
 			}
 			esc = true
 			i += 2
 		}
 		v := k[vs:i]
 		i += 2
-		vals++
+		if len(w.keyEnds) > 0 {
+			dst = append(dst, ',')
+		}
 		switch {
 		case !quote && !esc:
 			dst = append(dst, v...)
@@ -67,45 +105,15 @@ func appendCSVKey(dst, k []byte, n int) ([]byte, bool) {
 				dst = append(dst, '"')
 			}
 		}
-		if i < len(k) {
-			dst = append(dst, ',')
-		}
+		w.keyEnds, w.csvEnds = append(w.keyEnds, i), append(w.csvEnds, len(dst))
 	}
-	return dst, vals == n
+	return true
 }
 
-// csvKeyLen returns the length of what appendCSVKey appends for k, and whether k is a well-formed key of
-// exactly n values, without writing it.
-func csvKeyLen(k []byte, n int) (int, bool) {
-	l, vals := 0, 0
-	for i := 0; i < len(k); {
-		vs := i
-		quote, esc := false, 0
-		for {
-			j := bytes.IndexByte(k[i:], 0)
-			if j < 0 || i+j+1 == len(k) {
-				return 0, false
-			}
-			quote = quote || scpv2.NeedsQuote(k[i:i+j])
-			i += j
-			if k[i+1] == 0 {
-				break
-			}
-			if k[i+1] != 0xFF {
-				return 0, false
-			}
-			esc++
-			i += 2
-		}
-		l += i - vs - esc
-		if quote {
-			l += 2 + bytes.Count(k[vs:i], []byte{'"'})
-		}
-		i += 2
-		vals++
-		if i < len(k) {
-			l++
-		}
-	}
-	return l, vals == n
+// appendCSVKey appends the values of the encoded key k, written as CSV fields separated by commas, to dst, and
+// reports whether k is a well-formed key of exactly n values.
+func appendCSVKey(dst, k []byte, n int) ([]byte, bool) {
+	var w csvKeys
+	ok := w.write(k, n)
+	return append(dst, w.csv...), ok
 }

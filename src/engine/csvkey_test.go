@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"regasmdetect/src/scpv2"
@@ -29,7 +30,7 @@ func encodeKey(vals [][]byte) []byte {
 	return k
 }
 
-// TestAppendCSVKey checks appendCSVKey (and csvKeyLen) against decoding the key and writing its values with scpv2.CSVWriter,
+// TestAppendCSVKey checks appendCSVKey against decoding the key and writing its values with scpv2.CSVWriter,
 // on values that need quoting, hold the encoding's bytes, are empty or longer than a word, and on malformed
 // keys.
 func TestAppendCSVKey(t *testing.T) {
@@ -57,9 +58,6 @@ func TestAppendCSVKey(t *testing.T) {
 		if want := csvFields(vals); !bytes.Equal(dst[len(prefix):], want) || !bytes.HasPrefix(dst, prefix) {
 			t.Fatalf("values %q: got %q, want %q", vals, dst[len(prefix):], want)
 		}
-		if l, ok := csvKeyLen(k, n); !ok || l != len(dst)-len(prefix) {
-			t.Fatalf("values %q: csvKeyLen %d %v, appendCSVKey wrote %d bytes", vals, l, ok, len(dst)-len(prefix))
-		}
 		if _, ok := appendCSVKey(nil, k, n+1); ok {
 			t.Fatalf("key %q of %d values accepted as %d", k, n, n+1)
 		}
@@ -69,9 +67,6 @@ func TestAppendCSVKey(t *testing.T) {
 		for n := range 3 {
 			if _, ok := appendCSVKey(nil, []byte(k), n); ok {
 				t.Errorf("malformed key %q accepted as %d values", k, n)
-			}
-			if _, ok := csvKeyLen([]byte(k), n); ok {
-				t.Errorf("csvKeyLen: malformed key %q accepted as %d values", k, n)
 			}
 			if _, _, ok := decodeKey(nil, nil, []byte(k), n); ok {
 				t.Errorf("decodeKey: malformed key %q accepted as %d values", k, n)
@@ -83,8 +78,8 @@ func TestAppendCSVKey(t *testing.T) {
 	}
 }
 
-// FuzzAppendCSVKey reads arbitrary bytes as an encoded key: appendCSVKey and csvKeyLen accept exactly what
-// decodeKey accepts; appendCSVKey writes the decoded values as scpv2.CSVWriter does, csvKeyLen its length.
+// FuzzAppendCSVKey reads arbitrary bytes as an encoded key: appendCSVKey accepts exactly what decodeKey accepts
+// and writes the decoded values as scpv2.CSVWriter does.
 func FuzzAppendCSVKey(f *testing.F) {
 	f.Add([]byte("a\x00\x00b,c\x00\x00"), 2)
 	f.Add([]byte("\"q\"\x00\xff\x00\x00\x00\x00"), 2)
@@ -96,12 +91,8 @@ func FuzzAppendCSVKey(f *testing.F) {
 		}
 		got, ok := appendCSVKey(nil, k, n)
 		dec, ends, want := decodeKey(nil, nil, k, n)
-		l, lok := csvKeyLen(k, n)
-		if ok != want || lok != want {
-			t.Fatalf("key %q of %d values: accepted %v, csvKeyLen %v, decodeKey %v", k, n, ok, lok, want)
-		}
-		if ok && l != len(got) {
-			t.Fatalf("key %q: csvKeyLen %d, appendCSVKey wrote %q", k, l, got)
+		if ok != want {
+			t.Fatalf("key %q of %d values: accepted %v, decodeKey %v", k, n, ok, want)
 		}
 		if !ok {
 			return
@@ -113,6 +104,54 @@ func FuzzAppendCSVKey(f *testing.F) {
 		}
 		if w := csvFields(vals); !bytes.Equal(got, w) {
 			t.Fatalf("key %q: got %q, want %q", k, got, w)
+		}
+	})
+}
+
+// TestCSVKeysSequence writes sorted keys that share their first values, as merged keys do, malformed keys among
+// them, with one csvKeys: each key's CSV is what appendCSVKey writes for it alone.
+func TestCSVKeysSequence(t *testing.T) {
+	pool := []string{"", "a", "WKS-1", "WKS-1.corp", `"C:\x.exe" /U "a,b.dll"`, `cmd /c "echo 1"`, "a\x00b", "\xff", "1", "12"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		n := 1 + rng.IntN(6)
+		var keys [][]byte
+		for range 50 {
+			vals := make([][]byte, n)
+			for i := range vals {
+				vals[i] = []byte(pool[rng.IntN(len(pool))])
+			}
+			keys = append(keys, encodeKey(vals))
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		if round%4 == 0 { // malformed keys and keys of other lengths in between
+			keys = append(keys[:10], append([][]byte{[]byte("a\x00"), encodeKey([][]byte{[]byte("a")}), keys[10]}, keys[10:]...)...)
+		}
+		var w csvKeys
+		for _, k := range keys {
+			want, wok := appendCSVKey(nil, k, n)
+			ok := w.write(k, n)
+			if ok != wok || ok && !bytes.Equal(w.csv, want) {
+				t.Fatalf("key %q after %q: %q %v, alone %q %v", k, w.prev, w.csv, ok, want, wok)
+			}
+		}
+	}
+}
+
+// FuzzCSVKeys writes two encoded keys one after the other: the second's CSV is what it gives alone.
+func FuzzCSVKeys(f *testing.F) {
+	f.Add([]byte("a\x00\x00b\x00\x00"), []byte("a\x00\x00c\x00\x00"), 2)
+	f.Add([]byte("a,\x00\x00\"\x00\xff\x00\x00"), []byte("a,\x00\x00\"\x00\xff\x00\x00x\x00\x00"), 2)
+	f.Fuzz(func(t *testing.T, k1, k2 []byte, n int) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		var w csvKeys
+		w.write(k1, n)
+		ok := w.write(k2, n)
+		want, wok := appendCSVKey(nil, k2, n)
+		if ok != wok || ok && !bytes.Equal(w.csv, want) {
+			t.Fatalf("%q after %q: %q %v, alone %q %v", k2, k1, w.csv, ok, want, wok)
 		}
 	})
 }

@@ -217,6 +217,7 @@ const batchGroups = 256
 func (m *Merger) readAhead() {
 	defer close(m.done)
 	n := len(m.a.c.by)
+	var keys csvKeys
 	for {
 		var b *mergeBatch
 		select {
@@ -239,11 +240,11 @@ func (m *Merger) readAhead() {
 			case modeValues:
 				b.vals, b.ends, valid = splitKey(b.vals, b.ends, m.accKey, n)
 			case modeCSVLen:
-				var l int
-				l, valid = csvKeyLen(m.accKey, n)
-				b.ends = append(b.ends, l)
+				valid = keys.write(m.accKey, n)
+				b.ends = append(b.ends, len(keys.csv))
 			case modeCSV:
-				b.vals, valid = appendCSVKey(b.vals, m.accKey, n)
+				valid = keys.write(m.accKey, n)
+				b.vals = append(b.vals, keys.csv...)
 				b.ends = append(b.ends, len(b.vals))
 			}
 			if !valid {
