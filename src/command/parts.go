@@ -60,7 +60,7 @@ func (s *session) writeResultParts(reply *scpv2.Reply, plan *engine.MergePlan) e
 	}
 	workers := min(runtime.GOMAXPROCS(0), plan.Parts())
 	lens := make([]int64, plan.Parts())
-	err := eachPart(plan.Parts(), workers, func(int) func(i int) error {
+	err := eachPart(plan.Parts(), workers, func() func(i int) error {
 		r := s.newResultRenderer()
 		var scratch scpv2.CSVWriter
 		return func(i int) error {
@@ -104,15 +104,15 @@ func (s *session) writeResultParts(reply *scpv2.Reply, plan *engine.MergePlan) e
 	return nil
 }
 
-// eachPart calls the function made for each of workers goroutines (by mk, given the worker's number) with
-// part numbers from 0 to n-1, each once, until all are done or one fails, and returns the first error.
-func eachPart(n, workers int, mk func(w int) func(i int) error) error {
+// eachPart calls the function mk makes for each of workers goroutines with part numbers from 0 to n-1, each
+// once, until all are done or one fails, and returns the errors.
+func eachPart(n, workers int, mk func() func(i int) error) error {
 	var next atomic.Int64
 	var failed atomic.Bool
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		f := mk(w)
+		f := mk()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -78,8 +78,6 @@ func (a *Aggregator) PlanMerge(runs []Run, groupsPerPart int, others ...*Aggrega
 // Parts returns the number of parts.
 func (p *MergePlan) Parts() int { return len(p.splits) + 1 }
 
-// Groups returns an upper bound of the rows of the whole merge: the groups of every source.
-func (p *MergePlan) Groups() int { return p.groups }
 
 // Merger returns a merger of part i's rows. Close it when it is not read to the end.
 func (p *MergePlan) Merger(i int) (*Merger, error) {

@@ -77,6 +77,9 @@ func TestPlanMergeSameRows(t *testing.T) {
 	}
 }
 
+// Groups returns an upper bound of the rows of the whole merge: the groups of every source.
+func (p *MergePlan) Groups() int { return p.groups }
+
 // planRows returns the rows of a's groups, worker's and the runs, merged by NewMerger (per < 0) or by the
 // parts of PlanMerge with per groups per part, read in order, each part's merger closed before the next is
 // made (so that it reuses the buffers); it checks that a plan of many groups has several parts.
