@@ -78,7 +78,6 @@ func (a *Aggregator) PlanMerge(runs []Run, groupsPerPart int, others ...*Aggrega
 // Parts returns the number of parts.
 func (p *MergePlan) Parts() int { return len(p.splits) + 1 }
 
-
 // Merger returns a merger of part i's rows. Close it when it is not read to the end.
 func (p *MergePlan) Merger(i int) (*Merger, error) {
 	if i < 0 || i > len(p.splits) {
