@@ -78,7 +78,8 @@ func (a *Aggregator) PlanMerge(runs []Run, groupsPerPart int, others ...*Aggrega
 // Parts returns the number of parts.
 func (p *MergePlan) Parts() int { return len(p.splits) + 1 }
 
-// Merger returns a merger of part i's rows. Close it when it is not read to the end.
+// Merger returns a merger of part i's rows. Close it when done with it, read to the end or not: its buffers
+// then go to the plan's next merger, and it must not be used again.
 func (p *MergePlan) Merger(i int) (*Merger, error) {
 	if i < 0 || i > len(p.splits) {
 		return nil, fmt.Errorf("engine: merge part %d of %d", i, p.Parts())
