@@ -6,7 +6,7 @@ GO       ?= go
 BIN      := build/regasmdetect
 VERSION  ?= $(shell sed -n 's/^version *= *//p' default/app.conf | head -n 1)
 
-.PHONY: all build run test test-short vet fmt fuzz bench package appgen clean
+.PHONY: all build run test test-short vet fmt fuzz bench bench-scale package appgen clean
 
 all: build
 
@@ -48,6 +48,14 @@ bench: build
 	$(GO) run ./src/cmd/benchstream -bin $(BIN)
 	$(GO) run ./src/cmd/benchscan -bin $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./src/scpv2 ./src/engine ./src/command ./src/sysmon
+
+# The scale measurements, streams generated on the fly through a pipe: memory against input size (1 M and 10 M
+# records), 2 M distinct groups against 100 groups (the reduce phase spilling and merging in parts), and the
+# emulator's map/reduce over 8 and 32 simulated indexers. About three minutes.
+bench-scale: build
+	$(GO) run ./src/cmd/benchstream -bin $(BIN) -scale 1000000,10000000 -runs 3
+	$(GO) run ./src/cmd/benchstream -bin $(BIN) -groups 2000000 -runs 3
+	$(GO) run ./src/cmd/benchstream -bin $(BIN) -indexers 8,32
 
 # Both packages (dist/regasmdetect-<version>.tgz and -cloud.tgz), cross-compiled for every platform, then
 # checked: contents, lean builds, AppInspect's Cloud rules (the report is printed), command resolution on every
