@@ -10,20 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"regasmdetect/src/escu"
 )
 
 // TestMergeOverflow: counts that would wrap at 2^64 are refused, by Merge and by AddPartial.
 func TestMergeOverflow(t *testing.T) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	key := make([][]byte, len(c.ByFields()))
 	for i := range key {
 		key[i] = []byte("k")
@@ -57,14 +48,7 @@ func TestMergeOverflow(t *testing.T) {
 // included: with MergeRuns (a worker merged in with Merge), with a merger given the worker's groups (NextView
 // and Next), and after compacting the runs into one.
 func TestSpillSameRows(t *testing.T) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	compared := 0
 	for _, o := range []Options{{}, {FillNull: true, FillNullValue: "null"}, {Annotate: true}} {
@@ -207,14 +191,7 @@ func mergeAll(t *testing.T, a *Aggregator, runs []*bytes.Buffer, other *Aggregat
 
 // TestMemCostsTheKey: a group whose key holds a 16 MiB value costs about 16 MiB, not several times that.
 func TestMemCostsTheKey(t *testing.T) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	a := c.NewAggregator(Options{})
 	key := make([][]byte, len(c.ByFields()))
 	for i := range key {

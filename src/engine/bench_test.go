@@ -3,20 +3,11 @@ package engine
 import (
 	"fmt"
 	"testing"
-
-	"regasmdetect/src/escu"
 )
 
 // BenchmarkAdd feeds a realistic mix: 1 record in 200 (0.5 %) has regasm.exe as parent, in one of 20 groups.
 func BenchmarkAdd(b *testing.B) {
-	seed, err := escu.Lookup(escu.Default)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := Compile(seed)
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := seedDetection(b)
 	type rec struct {
 		vals [][]byte
 		time []byte

@@ -334,14 +334,7 @@ func TestCompileDetections(t *testing.T) {
 }
 
 func TestRiskMessage(t *testing.T) {
-	seed, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	row := &Row{Key: []string{"WIN-01", "CORP\\alice", "RegAsm.exe /U x.dll", "cmd.exe", "cmd.exe /c whoami", "42", "41"},
 		Count: 2, First: 1, Last: 2, HasTime: true, Annotations: [][]string{{"RegAsm.exe", "regasm.exe"}}}
 	want := "An instance of RegAsm.exe, regasm.exe spawning cmd.exe was identified on endpoint WIN-01 by user CORP\\alice " +
@@ -470,14 +463,7 @@ func TestAppendTime(t *testing.T) {
 }
 
 func TestAllocs(t *testing.T) {
-	seed, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	for _, o := range []Options{{}, {Annotate: true, FillNull: true, FillNullValue: "null"}} {
 		a := c.NewAggregator(o)
 		r := c.NewRecord()

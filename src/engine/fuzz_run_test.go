@@ -5,21 +5,12 @@ import (
 	"errors"
 	"io"
 	"testing"
-
-	"regasmdetect/src/escu"
 )
 
 // FuzzMergeRun reads arbitrary bytes as a spilled run: the merge gives rows of as many key values as there are
 // by-fields, or a corrupt-run error; never a panic, a hang or an allocation larger than the run.
 func FuzzMergeRun(f *testing.F) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		f.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := seedDetection(f)
 	for _, o := range []Options{{}, {Annotate: true}} {
 		a := c.NewAggregator(o)
 		r := c.NewRecord()

@@ -5,22 +5,13 @@ import (
 	"io"
 	"math/rand"
 	"testing"
-
-	"regasmdetect/src/escu"
 )
 
 // TestMergerCSVBatches merges groups over many batches (spilled runs and groups in memory, equal keys in
 // several) and checks that NextCSV writes and NextCSVLen measures every key as CSV exactly as Next's values
 // written by scpv2.CSVWriter, with the same counts, in every batch whichever goroutine writes its keys.
 func TestMergerCSVBatches(t *testing.T) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	pool := []string{"", "h", "a,b", `q"uote`, "cr\rlf\n", "nul\x00", "\xff\xfe", "x y", "long value " +
 		string(bytes.Repeat([]byte("z"), 300))}
 	for _, groups := range []int{1, batchGroups - 1, batchGroups, batchGroups + 1, 7*batchGroups + 3, 5000} {

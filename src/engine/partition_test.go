@@ -8,22 +8,13 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
-
-	"regasmdetect/src/escu"
 )
 
 // TestPlanMergeSameRows splits merges of runs and groups in memory (equal keys in several sources, runs long
 // enough to have many restart points) into parts of many sizes and checks that the parts' rows, read one part
 // after the other, are NewMerger's rows, with every option.
 func TestPlanMergeSameRows(t *testing.T) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seedDetection(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, o := range []Options{{}, {Annotate: true}} {
 		for _, groups := range []int{0, 1, 900, 6000} {
@@ -144,14 +135,7 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 // intact or with one byte changed: intact, the parts' rows are NewMerger's; changed, every part ends in rows or a
 // corrupt-run error, never a panic or a hang.
 func FuzzPlanMerge(f *testing.F) {
-	d, err := escu.Lookup(escu.Default)
-	if err != nil {
-		f.Fatal(err)
-	}
-	c, err := Compile(d)
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := seedDetection(f)
 	f.Add(uint16(1000), uint64(1), uint16(50), uint32(0), byte(0))
 	f.Add(uint16(3000), uint64(2), uint16(7), uint32(5000), byte(0x40))
 	f.Add(uint16(300), uint64(3), uint16(1), uint32(17), byte(0xFF))
