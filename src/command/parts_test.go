@@ -1,6 +1,7 @@
 package command
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,8 @@ func TestResultInParts(t *testing.T) {
 	bodies := [][]byte{tab.EncodeCSV(tab.Rows[:4000]), nil, tab.EncodeCSV(tab.Rows[4000:])}
 	var parts int
 	testHookParts = func(n int) { parts = n }
+	cores := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(cores)
 	for _, args := range [][]string{nil, {"annotate=t", "fillnull_value=NULL"}} {
 		for _, parallel := range []bool{false, true} {
 			budgetUnit, groupsPerPart, parts = 1<<20, savedPer, 0
@@ -29,14 +32,20 @@ func TestResultInParts(t *testing.T) {
 				t.Fatalf("default budget: exit %d, %d parts\n%.300s", code, parts, want)
 			}
 			for _, per := range []int{1, 300, 700} {
-				// max_mem_usage_mb=1 is 256 KiB: runs of hundreds of groups, each with several restart points.
-				budgetUnit, groupsPerPart, parts = 256<<10, per, 0
-				got, code := runWith(t, streamOf(append([]string{"max_mem_usage_mb=1"}, args...), bodies...), parallel)
-				if code != 0 || got != want {
-					t.Errorf("%v parallel=%v, %d groups per part: (exit %d)\n%.600s\nwant\n%.600s", args, parallel, per, code, got, want)
-				}
-				if parts < 2 {
-					t.Errorf("%v parallel=%v, %d groups per part: merged in %d parts", args, parallel, per, parts)
+				for _, procs := range []int{0, 1, 4} { // the machine's cores, one, more than it has
+					// max_mem_usage_mb=1 is 256 KiB: runs of hundreds of groups, each with several restart points.
+					budgetUnit, groupsPerPart, parts = 256<<10, per, 0
+					if procs == 0 {
+						procs = cores
+					}
+					runtime.GOMAXPROCS(procs)
+					got, code := runWith(t, streamOf(append([]string{"max_mem_usage_mb=1"}, args...), bodies...), parallel)
+					if code != 0 || got != want {
+						t.Errorf("%v parallel=%v, %d groups per part, GOMAXPROCS %d: (exit %d)\n%.600s\nwant\n%.600s", args, parallel, per, runtime.GOMAXPROCS(0), code, got, want)
+					}
+					if parts < 2 {
+						t.Errorf("%v parallel=%v, %d groups per part: merged in %d parts", args, parallel, per, parts)
+					}
 				}
 			}
 		}
