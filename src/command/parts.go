@@ -16,11 +16,21 @@ import (
 // A result merged from spilled runs can be large (2 M groups: 436 MB of CSV). It is merged by key range in
 // parts (engine.MergePlan), on every core, twice: once to measure each part, whose lengths add up to the
 // reply's body length, which its header gives first; once to render the parts into buffers, which are written
-// in order while the next parts are rendered. At most one buffer more than there are workers is held at a time.
+// in order while the next parts are rendered. At most one buffer more than there are workers is held at a time,
+// none longer than partBufferMax.
 
-// groupsPerPart is about how many groups a part of a result holds: about 3.5 MB of CSV for the seed
-// detection's rows. Tests make it smaller.
-var groupsPerPart = 16384
+// groupsPerPart and bytesPerPart bound a part of a result: about 16,384 groups (3.5 MB of CSV for the seed
+// detection's rows), fewer when their keys are long, so that a part's rows take about 4 MiB or less (a part
+// holds at least one row, however long). Tests make them smaller.
+var (
+	groupsPerPart       = 16384
+	bytesPerPart  int64 = 4 << 20
+)
+
+// partBufferMax is the longest part rendered into a buffer ahead of its turn. The split keys are only as fine
+// as the runs' restart points (every 128 groups), so a part of very long keys can be longer than asked: such a
+// part is rendered when its turn comes, a piece at a time, as a result merged in one piece is.
+var partBufferMax int64 = 8 << 20
 
 // testHookParts, when set, is called with the number of parts of a result merged in parts.
 var testHookParts func(parts int)
@@ -35,7 +45,9 @@ func (s *session) planResult(runs []*os.File, idx []*engine.RunIndex) (*engine.M
 	for i, f := range runs {
 		rs[i] = engine.Run{R: f, Index: idx[i]}
 	}
-	plan, err := s.agg.PlanMerge(rs, groupsPerPart, s.resultWorkers()...)
+	// A row beside its key: count, two times, commas and the line end, about 48 bytes.
+	size := engine.PartSize{Groups: groupsPerPart, Bytes: bytesPerPart, RowBytes: 48}
+	plan, err := s.agg.PlanMerge(rs, size, s.resultWorkers()...)
 	if err != nil || plan.Parts() < 2 {
 		return nil, err
 	}
@@ -137,6 +149,8 @@ func eachPart(n, workers int, mk func() func(i int) error) error {
 // the header, then each part's rows.
 type partBody struct {
 	n       int
+	plan    *engine.MergePlan
+	lens    []int64
 	parts   []chan partOut // part i's rendering
 	free    chan *scpv2.CSVWriter
 	stop    chan struct{}
@@ -146,16 +160,24 @@ type partBody struct {
 	cur     int              // the next part to read; -1 while the header is read
 	curW    *scpv2.CSVWriter // the part being read
 	err     error            // the rendering's error, which Read also returned
+
+	// a part longer than partBufferMax, rendered here a piece at a time
+	r        *resultRenderer
+	stream   *engine.Merger
+	streamed int64
+	own      scpv2.CSVWriter
 }
 
+// partOut is a part's rendering: its rows, or an error, or neither for a part to render when its turn comes.
 type partOut struct {
 	w   *scpv2.CSVWriter
 	err error
 }
 
 func newPartBody(s *session, plan *engine.MergePlan, lens []int64, workers int, header []byte) *partBody {
-	b := &partBody{n: plan.Parts(), parts: make([]chan partOut, plan.Parts()), free: make(chan *scpv2.CSVWriter, workers+1),
-		stop: make(chan struct{}), pending: header, cur: -1}
+	b := &partBody{n: plan.Parts(), plan: plan, lens: lens, parts: make([]chan partOut, plan.Parts()),
+		free: make(chan *scpv2.CSVWriter, workers+1), stop: make(chan struct{}), pending: header, cur: -1,
+		r: s.newResultRenderer()}
 	for i := range b.parts {
 		b.parts[i] = make(chan partOut, 1)
 	}
@@ -183,6 +205,11 @@ func (b *partBody) render(s *session, plan *engine.MergePlan, lens []int64) {
 		i := int(b.next.Add(1) - 1)
 		if i >= b.n {
 			return
+		}
+		if lens[i] > partBufferMax {
+			b.free <- w
+			b.parts[i] <- partOut{}
+			continue
 		}
 		w.Reset()
 		w.Grow(int(lens[i]))
@@ -215,9 +242,16 @@ func (b *partBody) renderPart(r *resultRenderer, plan *engine.MergePlan, i int, 
 	}
 }
 
-// fill makes the next part's rows pending, waiting for them; false after the last.
+// fill makes the next rows pending, waiting for them; false after the last.
 func (b *partBody) fill() (bool, error) {
 	for len(b.pending) == 0 {
+		if b.stream != nil {
+			if err := b.streamMore(); err != nil {
+				b.err = err
+				return false, err
+			}
+			continue
+		}
 		if b.curW != nil {
 			b.free <- b.curW
 			b.curW = nil
@@ -227,13 +261,47 @@ func (b *partBody) fill() (bool, error) {
 			return false, nil
 		}
 		out := <-b.parts[b.cur]
-		if out.err != nil {
+		switch {
+		case out.err != nil:
 			b.err = out.err
 			return false, out.err
+		case out.w == nil: // render it here
+			m, err := b.plan.Merger(b.cur)
+			if err != nil {
+				b.err = err
+				return false, err
+			}
+			b.stream, b.streamed = m, 0
+		default:
+			b.curW, b.pending = out.w, out.w.Bytes()
 		}
-		b.curW, b.pending = out.w, out.w.Bytes()
 	}
 	return true, nil
+}
+
+// streamMore renders the next rows of the part being rendered here, about 64 KiB of them, and ends the part
+// after its last row.
+func (b *partBody) streamMore() error {
+	w := &b.own
+	w.Reset()
+	for w.Len() < 64<<10 {
+		row, err := b.r.next(b.stream, false)
+		if err == io.EOF {
+			b.stream.Close()
+			b.stream = nil
+			if total := b.streamed + int64(w.Len()); total != b.lens[b.cur] {
+				return fmt.Errorf("part %d of %d: %d bytes rendered, %d measured", b.cur+1, b.n, total, b.lens[b.cur])
+			}
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("part %d of %d: %w", b.cur+1, b.n, err)
+		}
+		b.r.view(w, row)
+	}
+	b.streamed += int64(w.Len())
+	b.pending = w.Bytes()
+	return nil
 }
 
 func (b *partBody) Read(p []byte) (int, error) {
@@ -274,4 +342,8 @@ func (b *partBody) close() {
 		close(b.stop)
 	}
 	b.done.Wait()
+	if b.stream != nil {
+		b.stream.Close()
+		b.stream = nil
+	}
 }

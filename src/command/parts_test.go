@@ -8,11 +8,14 @@ import (
 )
 
 // TestResultInParts: a spilled result of thousands of groups, merged in parts of a few hundred groups on
-// every core, in line and in parallel, with and without annotate, is byte for byte the reply of the default
-// budget, where nothing spills and the result is merged in one piece.
+// every core (parts rendered ahead into buffers, or in their turn when longer than partBufferMax), in line and
+// in parallel, with and without annotate, is byte for byte the reply of the default budget, where nothing spills
+// and the result is merged in one piece.
 func TestResultInParts(t *testing.T) {
-	savedUnit, savedPer, savedHook := budgetUnit, groupsPerPart, testHookParts
-	defer func() { budgetUnit, groupsPerPart, testHookParts = savedUnit, savedPer, savedHook }()
+	savedUnit, savedPer, savedHook, savedMax := budgetUnit, groupsPerPart, testHookParts, partBufferMax
+	defer func() {
+		budgetUnit, groupsPerPart, testHookParts, partBufferMax = savedUnit, savedPer, savedHook, savedMax
+	}()
 	tab := tricky(11, 9000)
 	for i, rec := range tab.Rows { // most records their own group: the process gets a number
 		if i%5 != 0 && len(rec[6]) == 1 {
@@ -32,7 +35,9 @@ func TestResultInParts(t *testing.T) {
 				t.Fatalf("default budget: exit %d, %d parts\n%.300s", code, parts, want)
 			}
 			for _, per := range []int{1, 300, 700} {
-				for _, procs := range []int{0, 1, 4} { // the machine's cores, one, more than it has
+				for x, procs := range []int{0, 1, 4} { // the machine's cores, one, more than it has
+					// Parts held in buffers; parts longer than 20 KB, or every part, rendered in their turn.
+					partBufferMax = []int64{savedMax, 20 << 10, 0}[x]
 					// max_mem_usage_mb=1 is 256 KiB: runs of hundreds of groups, each with several restart points.
 					budgetUnit, groupsPerPart, parts = 256<<10, per, 0
 					if procs == 0 {

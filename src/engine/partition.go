@@ -12,8 +12,9 @@ import (
 
 // A merge of many groups can be split by key into parts that are merged independently, on several cores: the
 // parts' rows, read one part after the other, are the rows of the whole merge, in the same order. The split
-// keys are chosen among the runs' restart points and every restartEvery-th key of the groups in memory, so
-// that each part holds about the same number of groups.
+// keys are chosen among the runs' restart points and keys of the groups in memory as far apart, so that each
+// part holds about as many groups, or as many bytes of keys, as asked: a caller that holds a part's rows in
+// memory knows about how much that takes, however long the keys.
 
 // Run is a spilled run as PlanMerge reads it: at any offset, so that the parts of a merge read it at once.
 type Run struct {
@@ -33,11 +34,27 @@ type MergePlan struct {
 	pool   sync.Pool  // closed mergers, whose buffers the next ones reuse
 }
 
-// PlanMerge plans the merge NewMerger would do of runs, a's groups and those of others, split into parts of
-// about groupsPerPart groups each (at least one part).
-func (a *Aggregator) PlanMerge(runs []Run, groupsPerPart int, others ...*Aggregator) (*MergePlan, error) {
+// PartSize bounds the parts of a planned merge: a part ends once it holds about Groups groups or Bytes bytes of
+// rows (estimated as the keys' length plus RowBytes a group), whichever comes first. Zero is no bound.
+type PartSize struct {
+	Groups   int
+	Bytes    int64
+	RowBytes int64
+}
+
+// splitCand is a key where a part may start, and the groups and bytes from it to the next such key of its
+// source.
+type splitCand struct {
+	key    []byte
+	groups int
+	bytes  int64
+}
+
+// PlanMerge plans the merge NewMerger would do of runs, a's groups and those of others, split into parts of the
+// given size (at least one part).
+func (a *Aggregator) PlanMerge(runs []Run, size PartSize, others ...*Aggregator) (*MergePlan, error) {
 	p := &MergePlan{a: a, runs: runs}
-	var cands [][]byte
+	var cands []splitCand
 	for _, b := range append([]*Aggregator{a}, others...) {
 		if b.c != a.c || b.opts != a.opts {
 			return nil, fmt.Errorf("engine: merge of aggregators of different detections or options")
@@ -45,32 +62,38 @@ func (a *Aggregator) PlanMerge(runs []Run, groupsPerPart int, others ...*Aggrega
 		order := b.t.sorted() // sorted now, once: the parts' mergers share the order
 		p.tables, p.orders = append(p.tables, &b.t), append(p.orders, order)
 		p.groups += len(order)
-		for i := restartEvery; i < len(order); i += restartEvery {
-			cands = append(cands, b.t.key(int(order[i])))
+		// Candidates as far apart as a run's restart points.
+		for i := 0; i < len(order); {
+			c := splitCand{key: b.t.key(int(order[i]))}
+			for ; i < len(order) && c.groups < restartEvery && c.bytes < restartBytes; i++ {
+				c.groups++
+				c.bytes += int64(len(b.t.key(int(order[i])))) + size.RowBytes
+			}
+			cands = append(cands, c)
 		}
 	}
 	for _, r := range runs {
 		x := r.Index
-		if x == nil || len(x.offs) != len(x.ends) {
+		if x == nil || len(x.offs) != len(x.ends) || len(x.offs) != len(x.groups) {
 			return nil, fmt.Errorf("engine: merge: a run without its index")
 		}
-		p.groups += len(x.offs) * restartEvery // at most
-		for i := 1; i < len(x.offs); i++ {
-			cands = append(cands, x.key(i))
+		p.groups += x.n
+		for i := range x.offs {
+			n := x.stretch(i)
+			cands = append(cands, splitCand{key: x.key(i), groups: n, bytes: int64(n) * (int64(len(x.key(i))) + size.RowBytes)})
 		}
 	}
-	parts := 1
-	if groupsPerPart > 0 {
-		parts = max(1, min(p.groups/groupsPerPart, len(cands)+1))
-	}
-	if parts > 1 {
-		slices.SortFunc(cands, bytes.Compare)
-		for i := 1; i < parts; i++ {
-			k := cands[i*len(cands)/parts]
-			if len(p.splits) == 0 || !bytes.Equal(p.splits[len(p.splits)-1], k) {
-				p.splits = append(p.splits, k)
-			}
+	slices.SortFunc(cands, func(x, y splitCand) int { return bytes.Compare(x.key, y.key) })
+	var groups int
+	var size64 int64
+	for _, c := range cands {
+		full := size.Groups > 0 && groups >= size.Groups || size.Bytes > 0 && size64 >= size.Bytes
+		if full && (len(p.splits) == 0 || !bytes.Equal(p.splits[len(p.splits)-1], c.key)) {
+			p.splits = append(p.splits, c.key)
+			groups, size64 = 0, 0
 		}
+		groups += c.groups
+		size64 += c.bytes
 	}
 	return p, nil
 }

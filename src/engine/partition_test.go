@@ -104,7 +104,7 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 		read(m)
 		return rows
 	}
-	p, err := a.PlanMerge(runs, per, worker)
+	p, err := a.PlanMerge(runs, PartSize{Groups: per}, worker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func FuzzPlanMerge(f *testing.F) {
 			run[int(at)%len(run)] ^= flip
 		}
 		runs := []Run{{R: bytes.NewReader(run), Index: x}}
-		p, err := a.PlanMerge(runs, int(per), other)
+		p, err := a.PlanMerge(runs, PartSize{Groups: int(per), Bytes: int64(per) * 200, RowBytes: 40}, other)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,4 +201,68 @@ func FuzzPlanMerge(f *testing.F) {
 			t.Fatalf("%d groups in %d parts: %d rows, want %d", n, p.Parts(), len(got), len(want))
 		}
 	})
+}
+
+// TestPlanMergeLongKeys: groups whose keys are 20 KB long (an encoded PowerShell command line) are split into
+// parts by their bytes, not only by their number, as finely as the restart points allow; the parts' rows are
+// NewMerger's.
+func TestPlanMergeLongKeys(t *testing.T) {
+	c := seedDetection(t)
+	a, worker := c.NewAggregator(Options{}), c.NewAggregator(Options{})
+	r := c.NewRecord()
+	long := bytes.Repeat([]byte("JABzAD0ATgBlAHcALQBPAGIAagBlAGMAdAAg"), 20_000/36)
+	var runs []Run
+	for g := range 2400 {
+		r.Reset()
+		for slot := range c.Fields() {
+			r.Add(slot, []byte("WKS-1"))
+		}
+		r.Add(c.Slot("parent_process_name"), []byte("RegAsm.exe"))
+		r.Add(c.Slot("process"), append([]byte("powershell -enc "+strconv.Itoa(g)+" "), long...))
+		if g%2 == 0 {
+			a.Add(r)
+		} else {
+			worker.Add(r)
+		}
+		if g%600 == 599 {
+			var buf bytes.Buffer
+			x, err := a.WriteRun(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, Run{R: bytes.NewReader(buf.Bytes()), Index: x})
+		}
+	}
+	// 2,400 keys of 20 KB are 48 MB: by number, one part; by bytes, many. The runs' restart points, every 128
+	// keys here (the keys differ in a few bytes, so a run holds little), keep parts from being finer.
+	p, err := a.PlanMerge(runs, PartSize{Groups: 16384, Bytes: 1 << 20, RowBytes: 48}, worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Parts() < 15 {
+		t.Fatalf("48 MB of keys in %d parts of 1 MiB", p.Parts())
+	}
+	var got []Row
+	for i := range p.Parts() {
+		m, err := p.Merger(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			row, err := m.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp := *row
+			cp.Key = append([]string(nil), row.Key...)
+			got = append(got, cp)
+		}
+		m.Close()
+	}
+	if want := planRows(t, a, runs, worker, -1); len(got) < 2400 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
 }

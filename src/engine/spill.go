@@ -48,14 +48,17 @@ func (a *Aggregator) WriteRun(w io.Writer) (*RunIndex, error) {
 	return &rw.index, nil
 }
 
-// RunIndex locates a run's restart points: every restartEvery-th group of a run (the first among them) is
-// written whole, not against the previous key, so reading can start there. It holds each restart point's
-// offset and key, and the run's length.
+// RunIndex locates a run's restart points: the first group of a run, and after it a group every restartEvery
+// groups or restartBytes bytes of run, whichever comes first, is written whole, not against the previous key,
+// so reading can start there. It holds each restart point's offset, group number and key, and the run's length
+// and groups.
 type RunIndex struct {
-	offs []int64
-	keys []byte // the restart points' keys, one after another
-	ends []int  // where each key ends in keys
-	size int64
+	offs   []int64
+	groups []int  // the number of the restart point's group in the run
+	keys   []byte // the restart points' keys, one after another
+	ends   []int  // where each key ends in keys
+	size   int64
+	n      int // the run's groups
 }
 
 // Size returns the run's length in bytes.
@@ -70,8 +73,20 @@ func (x *RunIndex) key(i int) []byte {
 	return x.keys[start:x.ends[i]:x.ends[i]]
 }
 
-// restartEvery is how many groups of a run follow each other between restart points.
-const restartEvery = 128
+// stretch returns the number of groups from restart point i to the next one (or the run's end).
+func (x *RunIndex) stretch(i int) int {
+	if i+1 < len(x.groups) {
+		return x.groups[i+1] - x.groups[i]
+	}
+	return x.n - x.groups[i]
+}
+
+// A restart point follows the previous one after restartEvery groups or restartBytes bytes of run: a run read
+// from the middle starts at most that far before where it is needed.
+const (
+	restartEvery = 128
+	restartBytes = 64 << 10
+)
 
 // Run format, per group, in key order:
 //
@@ -86,8 +101,8 @@ const restartEvery = 128
 //
 // Sorted keys share long prefixes (the same host, user, parent command line), and often the values after the
 // one that differs (process ids), so a group costs little more than what tells it from the previous one. The
-// first group and every restartEvery-th after it are restart points: written as if they were the first
-// (sharing nothing), so that a reader can start there with no previous key (RunIndex).
+// restart points (RunIndex) are written as if they were the first group (sharing nothing), so that a reader can
+// start there with no previous key.
 const (
 	runHasTime   = 1
 	runLastFirst = 2
@@ -99,7 +114,6 @@ type runWriter struct {
 	bw    *bufio.Writer
 	prev  []byte
 	buf   []byte
-	n     int // groups written
 	index RunIndex
 }
 
@@ -109,13 +123,14 @@ func newRunWriter(w io.Writer) *runWriter {
 
 // write writes one group; ex is nil when the aggregator keeps no extras.
 func (w *runWriter) write(key []byte, g *groupRec, ex *groupExtra) error {
-	if w.n%restartEvery == 0 {
+	x := &w.index
+	if last := len(x.offs) - 1; last < 0 || x.n-x.groups[last] >= restartEvery || x.size-x.offs[last] >= restartBytes {
 		w.prev = w.prev[:0]
-		w.index.offs = append(w.index.offs, w.index.size)
-		w.index.keys = append(w.index.keys, key...)
-		w.index.ends = append(w.index.ends, len(w.index.keys))
+		x.offs, x.groups = append(x.offs, x.size), append(x.groups, x.n)
+		x.keys = append(x.keys, key...)
+		x.ends = append(x.ends, len(x.keys))
 	}
-	w.n++
+	x.n++
 	shared := commonPrefix(w.prev, key)
 	end := commonSuffix(w.prev[shared:], key[shared:])
 	b := binary.AppendUvarint(w.buf[:0], uint64(shared))
