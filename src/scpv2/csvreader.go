@@ -2,9 +2,11 @@ package scpv2
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -50,8 +52,10 @@ const bom = "\xEF\xBB\xBF"
 // passed through unchanged: invalid UTF-8 is not an error here.
 //
 // Fields are views into an internal buffer, unescaped in place: they are valid until the next call to Next,
-// Header or Reset. Rows are found with bytes.IndexByte and quote parity, fields split with bytes.IndexByte;
-// nothing is allocated per row.
+// Header or Reset. A well-formed row held whole in the buffer is read in one forward pass (scanRow); any other
+// row (the first of the body, a blank line, a row cut by the end of the buffer or of the body, malformed CSV) is
+// read by the general path, which finds the row by quote parity and then splits it (nextLine, split). Nothing
+// is allocated per row.
 type CSVReader struct {
 	r        io.Reader
 	buf      []byte
@@ -63,10 +67,12 @@ type CSVReader struct {
 	header   []string
 	hdrOK    bool
 	fields   [][]byte
-	quoted   []bool
-	own      []byte // the reader's own buffer while buf is data given to ResetRows
-	borrowed bool   // buf is data given to ResetRows
-	started  bool   // the first line of the body was read (a byte-order mark is looked for there only)
+	quoted   []bool         // which fields were quoted, set by split only (for its errors)
+	pairs    []int          // where the second quote of each "" is, in the row scanRow is reading
+	escaped  []escapedValue // the quoted values holding those pairs
+	own      []byte         // the reader's own buffer while buf is data given to ResetRows
+	borrowed bool           // buf is data given to ResetRows
+	started  bool           // the first line of the body was read (a byte-order mark is looked for there only)
 }
 
 // NewCSVReader returns a CSVReader reading the body r.
@@ -163,6 +169,9 @@ func (c *CSVReader) Next() ([][]byte, error) {
 // readRow finds the next non-blank row and splits it into c.fields.
 func (c *CSVReader) readRow() error {
 	for {
+		if c.started && c.scanRow() {
+			return nil
+		}
 		row, q, atEOF, err := c.nextLine()
 		if err != nil {
 			if err != io.EOF && !isFramingError(err) {
@@ -186,6 +195,167 @@ func (c *CSVReader) readRow() error {
 		}
 		return nil
 	}
+}
+
+// scanRow reads the next row into c.fields in one forward pass when the row is well formed and held whole in the
+// buffer, ended by LF or CRLF. It goes from value to value. A quoted value is crossed from quote to quote: the
+// quote found either starts a "" pair (pairsFrom) or closes the value, which must then be followed by ',', LF
+// or CRLF. An unquoted value (most are empty) ends at the first ',', '"', CR or LF, and must not end at a
+// quote. Both searches look at eight bytes at a time (see has0) and are written out in the loop, so that the
+// common path makes no call and keeps its state in registers; bytes.IndexByte would cost a call per value.
+// Since a quote can then only open a value or come in a closed pair, the quotes before the LF that ends the
+// row are even in number: it is the row end the general path finds by quote parity, and the fields are those
+// split finds.
+//
+// scanRow reports false, having consumed and changed nothing, for any other row: a blank line, a quote in an
+// unquoted value, text after a closing quote, a CR that ends no line outside quotes, and a row not ended by a
+// line end within the buffer (cut by the end of the data read so far, or the last row of the body). The
+// general path then reads that row, reading more when it needs to, and reports its errors. This is why the
+// pairs are only noted during the pass and removed once the row is accepted (unescape).
+func (c *CSVReader) scanRow() bool {
+	buf := c.buf[:c.end]
+	pos := c.start
+	if pos == len(buf) || buf[pos] == '\n' || buf[pos] == '\r' {
+		return false // the end of the data, a blank line, or a bare CR
+	}
+	fields := c.fields[:0]
+	c.pairs, c.escaped = c.pairs[:0], c.escaped[:0]
+	for {
+		start, end := pos, pos // the value is buf[start:end]; pos moves to the byte after it
+		switch buf[pos] {
+		case ',': // an empty value
+		case '"':
+			start = pos + 1
+			// indexQuote, written out
+			for end = start; ; end += 8 {
+				if end+8 > len(buf) {
+					end = indexTail(buf, end, '"')
+					break
+				}
+				if m := has0(binary.LittleEndian.Uint64(buf[end:]) ^ ('"' * ones)); m != 0 {
+					end += bits.TrailingZeros64(m) >> 3
+					break
+				}
+			}
+			if end >= 0 && end+1 < len(buf) && buf[end+1] == '"' {
+				end = c.pairsFrom(buf, start, end, len(fields))
+			}
+			if end < 0 || end+1 == len(buf) {
+				return false // not closed before the end of the buffer, or what follows it is not there yet
+			}
+			pos = end + 1
+		default:
+			// the first ',', '"', CR or LF
+			for end = pos; ; end += 8 {
+				if end+8 > len(buf) {
+					end = indexSpecialTail(buf, end)
+					break
+				}
+				w := binary.LittleEndian.Uint64(buf[end:])
+				if m := has0(w^(','*ones)) | has0(w^('"'*ones)) | has0(w^('\r'*ones)) | has0(w^('\n'*ones)); m != 0 {
+					end += bits.TrailingZeros64(m) >> 3
+					break
+				}
+			}
+			if end < 0 || buf[end] == '"' {
+				return false
+			}
+			pos = end
+		}
+		fields = append(fields, buf[start:end])
+		if buf[pos] != ',' {
+			break
+		}
+		if pos++; pos == len(buf) {
+			return false
+		}
+	}
+	switch {
+	case buf[pos] == '\n':
+		pos++
+	case buf[pos] == '\r' && pos+1 < len(buf) && buf[pos+1] == '\n':
+		pos += 2
+	default:
+		return false // text after a closing quote, or a bare CR
+	}
+	c.unescape(fields)
+	c.fields = fields
+	c.start = pos
+	c.row++
+	return true
+}
+
+// pairsFrom notes the "" pair at buf[q] and those after it in the quoted value of field number field, whose
+// text starts at buf[start], and returns the index of the value's closing quote, or -1 when buf ends first.
+func (c *CSVReader) pairsFrom(buf []byte, start, q, field int) int {
+	for q >= 0 && q+1 < len(buf) && buf[q+1] == '"' {
+		c.pairs = append(c.pairs, q+1)
+		q = indexQuote(buf, q+2)
+	}
+	c.escaped = append(c.escaped, escapedValue{field, start, len(c.pairs)})
+	return q
+}
+
+// escapedValue is a quoted value of the row scanRow is reading that holds "" pairs: its field number, where its
+// text starts in the buffer, and the end of its pairs in c.pairs (they follow those of the values before it).
+type escapedValue struct{ field, start, pairsEnd int }
+
+// unescape removes the second quote of each "" pair noted by pairsFrom from the fields it is in, moving the
+// rest of each such value left in place.
+func (c *CSVReader) unescape(fields [][]byte) {
+	p := 0
+	for _, e := range c.escaped {
+		f := fields[e.field]
+		w := c.pairs[p] - e.start
+		for ; p < e.pairsEnd; p++ {
+			to := len(f)
+			if p+1 < e.pairsEnd {
+				to = c.pairs[p+1] - e.start
+			}
+			w += copy(f[w:], f[c.pairs[p]-e.start+1:to])
+		}
+		fields[e.field] = f[:w]
+	}
+}
+
+// Bytes are looked at eight at a time, in a uint64 read little-endian (byte i of the buffer is byte i%8 of the
+// word, from the lowest). has0 of a word sets the top bit of its first zero byte, and maybe of later bytes
+// (a borrow runs on from a zero byte), which are not looked at: so the lowest bit set in has0(w ^ x*ones)
+// marks the first byte x of the word, and bits.TrailingZeros64 of it, divided by 8, is its index.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+func has0(w uint64) uint64 { return (w - ones) &^ w & highs }
+
+// indexQuote returns the index of the first '"' in b at or after i, or -1.
+func indexQuote(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := has0(binary.LittleEndian.Uint64(b[i:]) ^ ('"' * ones)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	return indexTail(b, i, '"')
+}
+
+// indexSpecialTail returns the index of the first ',', '"', CR or LF in b at or after i, or -1: the last
+// bytes of the buffer, fewer than eight.
+func indexSpecialTail(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if c := b[i]; c == ',' || c == '"' || c == '\r' || c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// indexTail returns the index of the first x in b at or after i, or -1.
+func indexTail(b []byte, i int, x byte) int {
+	if j := bytes.IndexByte(b[i:], x); j >= 0 {
+		return i + j
+	}
+	return -1
 }
 
 // nextLine returns the bytes of the next row without its line end, the number of quotes in it, and whether it
