@@ -222,3 +222,25 @@ func FuzzCSVReaderSameAsReference(f *testing.F) {
 		checkSameAsReference(t, body, seed)
 	})
 }
+
+// TestIndexQuote checks the eight-bytes-at-a-time search against bytes.IndexByte from every offset of random
+// buffers made of the bytes next to '"' (whose borrows could mark a wrong byte) and the other special bytes.
+func TestIndexQuote(t *testing.T) {
+	alphabet := []byte{'"', '!', '#', '"' | 0x80, 0x00, 0xff, ',', '\r', '\n', '-'}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 2000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		for i := 0; i <= len(b); i++ {
+			want := bytes.IndexByte(b[i:], '"')
+			if want >= 0 {
+				want += i
+			}
+			if got := indexQuote(b, i); got != want {
+				t.Fatalf("indexQuote(%q, %d) = %d, want %d", b, i, got, want)
+			}
+		}
+	}
+}
