@@ -72,26 +72,10 @@ func TestPlanMergeSameRows(t *testing.T) {
 func (p *MergePlan) Groups() int { return p.groups }
 
 // planRows returns the rows of a's groups, worker's and the runs, merged by NewMerger (per < 0) or by the
-// parts of PlanMerge with per groups per part, read in order, each part's merger closed before the next is
-// made (so that it reuses the buffers); it checks that a plan of many groups has several parts.
+// parts of PlanMerge with per groups per part (partRows); it checks that a plan of many groups has several
+// parts.
 func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per int) []Row {
 	t.Helper()
-	var rows []Row
-	read := func(m *Merger) {
-		defer m.Close()
-		for {
-			row, err := m.Next()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			cp := *row
-			cp.Key = append([]string(nil), row.Key...)
-			rows = append(rows, cp)
-		}
-	}
 	if per < 0 {
 		rs := make([]io.Reader, len(runs))
 		for i, r := range runs {
@@ -101,8 +85,7 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 		if err != nil {
 			t.Fatal(err)
 		}
-		read(m)
-		return rows
+		return readRows(t, m, nil)
 	}
 	p, err := a.PlanMerge(runs, PartSize{Groups: per}, worker)
 	if err != nil {
@@ -111,6 +94,13 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 	if per > 0 && per <= 100 && p.Groups() > 4*restartEvery && p.Parts() < 4 {
 		t.Fatalf("%d groups in %d parts of %d", p.Groups(), p.Parts(), per)
 	}
+	return partRows(t, p)
+}
+
+// partRows returns the rows of p's parts, read in order, each part's merger closed before the next is made (so
+// that it reuses the buffers), after a merger closed before its end.
+func partRows(t *testing.T, p *MergePlan) []Row {
+	t.Helper()
 	if p.Parts() > 1 { // a merger closed before its end leaves its buffers to the next
 		m, err := p.Merger(1)
 		if err != nil {
@@ -121,14 +111,33 @@ func planRows(t *testing.T, a *Aggregator, runs []Run, worker *Aggregator, per i
 		}
 		m.Close()
 	}
+	var rows []Row
 	for i := range p.Parts() {
 		m, err := p.Merger(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		read(m)
+		rows = readRows(t, m, rows)
 	}
 	return rows
+}
+
+// readRows appends copies of m's rows to rows and closes m.
+func readRows(t *testing.T, m *Merger, rows []Row) []Row {
+	t.Helper()
+	defer m.Close()
+	for {
+		row, err := m.Next()
+		if err == io.EOF {
+			return rows
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := *row
+		cp.Key = append([]string(nil), row.Key...)
+		rows = append(rows, cp)
+	}
 }
 
 // FuzzPlanMerge merges a run of up to 3,000 groups and groups in memory in parts of a fuzzed size, the run
@@ -242,26 +251,7 @@ func TestPlanMergeLongKeys(t *testing.T) {
 	if p.Parts() < 15 {
 		t.Fatalf("48 MB of keys in %d parts of 1 MiB", p.Parts())
 	}
-	var got []Row
-	for i := range p.Parts() {
-		m, err := p.Merger(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			row, err := m.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			cp := *row
-			cp.Key = append([]string(nil), row.Key...)
-			got = append(got, cp)
-		}
-		m.Close()
-	}
+	got := partRows(t, p)
 	if want := planRows(t, a, runs, worker, -1); len(got) < 2400 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d rows, want %d", len(got), len(want))
 	}
