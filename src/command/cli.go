@@ -3,7 +3,9 @@ package command
 import (
 	"fmt"
 	"io"
+	"os/signal"
 	"runtime"
+	"syscall"
 )
 
 // CLI is what both executables share on their command line: with no arguments, the search command's
@@ -23,6 +25,10 @@ type CLI struct {
 // Main runs the command line args and returns the exit status.
 func (c *CLI) Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
+		// When splunkd stops reading (a cancelled search), a write to standard output fails with EPIPE rather
+		// than killing the process with SIGPIPE: the session then ends as on any write error, and removes its
+		// spill folder.
+		signal.Ignore(syscall.SIGPIPE)
 		return Run(stdin, stdout)
 	}
 	switch args[0] {

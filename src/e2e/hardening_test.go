@@ -1,14 +1,20 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-
+	"bufio"
+	"bytes"
 	"context"
-	"regasmdetect/src/engine"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"regasmdetect/src/engine"
 
 	"regasmdetect/src/internal/splunkdtest"
 )
@@ -193,5 +199,66 @@ func TestBodyEncodings(t *testing.T) {
 	if !strings.HasPrefix(e, "scpv2: chunk 2 at byte ") || !strings.HasSuffix(e, ": body: stream ended with 96 of 100 bytes missing: unexpected EOF") ||
 		strings.Count(e, "chunk") != 1 {
 		t.Errorf("truncated body: error %q, want the chunk named once", e)
+	}
+}
+
+// TestReaderGoneMidResult: splunkd stops reading (a cancelled search) while a large spilled result, merged in
+// parts, is being written: the command is not killed by SIGPIPE but ends on the failed write, promptly, with
+// status 1 and its spill folder removed.
+func TestReaderGoneMidResult(t *testing.T) {
+	rows := make([][]string, 40000)
+	for i := range rows {
+		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
+			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
+			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
+	}
+	tab := splunkdtest.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
+		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
+		"Processes.parent_process_id"}, rows)
+	dispatch := t.TempDir()
+	p := splunkdtest.Process{Args: []string{"max_mem_usage_mb=1"}, DispatchDir: dispatch}
+	stream := cat(splunkdtest.Chunk(p.GetInfoRequest(), nil),
+		splunkdtest.Chunk(splunkdtest.ExecuteMeta(false), tab.EncodeCSV(tab.Rows[:20000])),
+		splunkdtest.Chunk(splunkdtest.ExecuteMeta(true), tab.EncodeCSV(tab.Rows[20000:])))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Stdin = bytes.NewReader(stream)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The getinfo reply, the first execute's empty reply, then the first 64 KiB of the result; then nothing.
+	br := bufio.NewReader(out)
+	for i := range 2 {
+		var meta, body int
+		line, err := br.ReadString('\n')
+		if err == nil {
+			_, err = fmt.Sscanf(line, "chunked 1.0,%d,%d\n", &meta, &body)
+		}
+		if err == nil {
+			_, err = br.Discard(meta + body)
+		}
+		if err != nil {
+			t.Fatalf("reply %d: %v", i+1, err)
+		}
+	}
+	if _, err := io.ReadFull(br, make([]byte, 64<<10)); err != nil {
+		t.Fatalf("the result's first bytes: %v", err)
+	}
+	out.Close()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("after the reader went away: %v (want exit status 1, not a signal or a hang)\n%s", err, stderr.String())
+	}
+	if left, _ := os.ReadDir(dispatch); len(left) != 0 {
+		t.Errorf("left in the dispatch folder: %v", left)
 	}
 }
