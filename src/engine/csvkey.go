@@ -77,17 +77,7 @@ func (w *csvKeys) appendValues(k []byte, i int) bool {
 		case !quote && !esc:
 			dst = append(dst, v...)
 		case !esc:
-			dst = append(dst, '"')
-			for {
-				q := bytes.IndexByte(v, '"')
-				if q < 0 {
-					break
-				}
-				dst = append(dst, v[:q+1]...)
-				dst = append(dst, '"')
-				v = v[q+1:]
-			}
-			dst = append(append(dst, v...), '"')
+			dst = scpv2.AppendQuoted(dst, v)
 		default: // a value holding 0x00 bytes, rare: byte by byte
 			if quote {
 				dst = append(dst, '"')

@@ -124,6 +124,11 @@ func appendFieldBytes(dst, f []byte) []byte {
 	if !NeedsQuote(f) {
 		return append(dst, f...)
 	}
+	return AppendQuoted(dst, f)
+}
+
+// AppendQuoted appends f as a quoted CSV field: between quotes, each quote inside doubled.
+func AppendQuoted(dst, f []byte) []byte {
 	dst = append(dst, '"')
 	for {
 		k := bytes.IndexByte(f, '"')
