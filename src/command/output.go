@@ -2,7 +2,6 @@ package command
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strconv"
@@ -15,156 +14,33 @@ import (
 // writeResult answers the final request with the result rows: the by-fields without the Processes. prefix,
 // count, firstTime, lastTime, and with annotate the annotation fields, risk_score and risk_message. No rows: an
 // empty body. The rows are merged from the spilled runs and the groups in memory twice: once to learn the
-// body's length, which the reply's header gives first, and once to render them straight into the reply, so
-// that the result is never held in memory or written to disk. A large spilled result is merged in parts, on
-// every core (parts.go).
+// body's length, which the reply's header gives first, and once to render them into the reply, so that the
+// result is never held in memory whole or written to disk. The merge is split by key into parts, on every core
+// when there are several (parts.go).
 func (s *session) writeResult(reply *scpv2.Reply) error {
 	if s.det.Generic() {
 		return s.reply(reply, s.tstatsResult())
 	}
 	var runs []*os.File
+	var idx []*engine.RunIndex
 	if s.spill != nil && s.spill.spilled() {
-		var idx []*engine.RunIndex
 		var err error
 		if runs, idx, err = s.spill.open(s.agg); err != nil {
 			return err
 		}
 		defer closeAll(runs)
-		plan, err := s.planResult(runs, idx)
-		if err != nil {
-			return fmt.Errorf("memory budget: result: %w", err)
-		}
-		if plan != nil {
-			return s.writeResultParts(reply, plan)
-		}
 	}
-	body := &resultBody{s: s, r: s.newResultRenderer(), runs: runs}
-	defer body.close()
-	n, err := body.length()
+	plan, err := s.planResult(runs, idx)
 	if err != nil {
 		return fmt.Errorf("memory budget: result: %w", err)
 	}
-	if n == 0 {
-		return s.reply(reply, nil)
-	}
-	if err := body.rewind(); err != nil {
-		return fmt.Errorf("memory budget: result: %w", err)
-	}
-	if err := s.w.WriteReplyFrom(reply, body, n); err != nil {
-		if body.err != nil {
-			return fmt.Errorf("memory budget: result: %w", body.err)
-		}
-		return fmt.Errorf("%w: write reply: %v", errReplied, err)
-	}
-	return nil
+	return s.writeResultParts(reply, plan)
 }
 
 func closeAll(files []*os.File) {
 	for _, f := range files {
 		f.Close()
 	}
-}
-
-// resultBody renders the result rows as a reader: the header, then each merged row; nothing without rows.
-type resultBody struct {
-	s       *session
-	r       *resultRenderer
-	runs    []*os.File
-	m       *engine.Merger // nil at the end
-	started bool           // the header is rendered
-	pending []byte         // rendered, not yet read (in s.out)
-	err     error          // the merge's error, which Read also returned
-}
-
-// rewind starts the rows again from the first.
-func (b *resultBody) rewind() error {
-	readers := make([]io.Reader, len(b.runs))
-	for i, f := range b.runs {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		readers[i] = f
-	}
-	m, err := b.s.agg.NewMerger(readers, b.s.resultWorkers()...)
-	if err != nil {
-		return err
-	}
-	b.close()
-	b.m, b.started, b.pending = m, false, nil
-	return nil
-}
-
-// close stops the merge, if one is under way.
-func (b *resultBody) close() {
-	if b.m != nil {
-		b.m.Close()
-		b.m = nil
-	}
-}
-
-// refill renders the next rows, about 64 KiB of them, into b.pending; false at the end.
-func (b *resultBody) refill() (bool, error) {
-	w := &b.s.out
-	w.Reset()
-	for b.m != nil && w.Len() < 64<<10 {
-		row, err := b.r.next(b.m, false)
-		if err == io.EOF {
-			b.close()
-			break
-		}
-		if err != nil {
-			b.err = err
-			return false, err
-		}
-		if !b.started {
-			w.WriteRow(b.r.header)
-			b.started = true
-		}
-		b.r.view(w, row)
-	}
-	b.pending = w.Bytes()
-	return len(b.pending) > 0, nil
-}
-
-// length returns the body's length: the header's and every row's, measured without rendering them where it
-// can (without annotate).
-func (b *resultBody) length() (int64, error) {
-	if err := b.rewind(); err != nil {
-		return 0, err
-	}
-	var n int64
-	for {
-		row, err := b.r.next(b.m, true)
-		if err == io.EOF {
-			b.close()
-			return n, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			w := &b.s.out
-			w.Reset()
-			w.WriteRow(b.r.header)
-			n = int64(w.Len())
-		}
-		n += int64(b.r.viewLen(&b.s.out, row))
-	}
-}
-
-func (b *resultBody) Read(p []byte) (int, error) {
-	for len(b.pending) == 0 {
-		more, err := b.refill()
-		if err != nil {
-			return 0, err
-		}
-		if !more {
-			return 0, io.EOF
-		}
-	}
-	n := copy(p, b.pending)
-	b.pending = b.pending[n:]
-	return n, nil
 }
 
 // resultRenderer writes result rows.

@@ -13,11 +13,11 @@ import (
 	"regasmdetect/src/scpv2"
 )
 
-// A result merged from spilled runs can be large (2 M groups: 436 MB of CSV). It is merged by key range in
-// parts (engine.MergePlan), on every core, twice: once to measure each part, whose lengths add up to the
-// reply's body length, which its header gives first; once to render the parts into buffers, which are written
-// in order while the next parts are rendered. At most one buffer more than there are workers is held at a time,
-// none longer than partBufferMax.
+// A result can be large (2 M groups: 436 MB of CSV). It is merged by key range in parts (engine.MergePlan), on
+// every core, twice: once to measure each part, whose lengths add up to the reply's body length, which its
+// header gives first; once to render the parts into buffers, which are written in order while the next parts
+// are rendered. At most one buffer more than there are workers is held at a time, none longer than
+// partBufferMax. A small result is one part.
 
 // groupsPerPart and bytesPerPart bound a part of a result: about 16,384 groups (3.5 MB of CSV for the seed
 // detection's rows), fewer when their keys are long, so that a part's rows take about 4 MiB or less (a part
@@ -32,26 +32,18 @@ var (
 // part is rendered when its turn comes, a piece at a time, as a result merged in one piece is.
 var partBufferMax int64 = 8 << 20
 
-// testHookParts, when set, is called with the number of parts of a result merged in parts.
+// testHookParts, when set, is called with the number of parts of a result merged in more than one.
 var testHookParts func(parts int)
 
-// planResult plans the merge of the spilled runs, the session's groups and the workers' groups in parts; nil
-// when the result is better merged in one (a single part).
+// planResult plans the merge of the spilled runs, the session's groups and the workers' groups in parts.
 func (s *session) planResult(runs []*os.File, idx []*engine.RunIndex) (*engine.MergePlan, error) {
-	if len(runs) == 0 {
-		return nil, nil
-	}
 	rs := make([]engine.Run, len(runs))
 	for i, f := range runs {
 		rs[i] = engine.Run{R: f, Index: idx[i]}
 	}
 	// A row beside its key: count, two times, commas and the line end, about 48 bytes.
 	size := engine.PartSize{Groups: groupsPerPart, Bytes: bytesPerPart, RowBytes: 48}
-	plan, err := s.agg.PlanMerge(rs, size, s.resultWorkers()...)
-	if err != nil || plan.Parts() < 2 {
-		return nil, err
-	}
-	return plan, nil
+	return s.agg.PlanMerge(rs, size, s.resultWorkers()...)
 }
 
 // resultWorkers returns the parallel reader's workers' aggregators when they kept their groups.
@@ -67,7 +59,7 @@ func (s *session) resultWorkers() []*engine.Aggregator {
 
 // writeResultParts answers the final request with the rows of plan's parts.
 func (s *session) writeResultParts(reply *scpv2.Reply, plan *engine.MergePlan) error {
-	if testHookParts != nil {
+	if testHookParts != nil && plan.Parts() > 1 {
 		testHookParts(plan.Parts())
 	}
 	workers := min(runtime.GOMAXPROCS(0), plan.Parts())
