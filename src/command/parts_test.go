@@ -10,7 +10,7 @@ import (
 // TestResultInParts: a spilled result of thousands of groups, merged in parts of a few hundred groups on
 // every core (parts rendered ahead into buffers, or in their turn when longer than partBufferMax), in line and
 // in parallel, with and without annotate, is byte for byte the reply of the default budget, where nothing spills
-// and the result is merged in one piece.
+// and the result is a single part.
 func TestResultInParts(t *testing.T) {
 	savedUnit, savedPer, savedHook, savedMax := budgetUnit, groupsPerPart, testHookParts, partBufferMax
 	defer func() {
