@@ -29,7 +29,7 @@ var (
 
 // partBufferMax is the longest part rendered into a buffer ahead of its turn. The split keys are only as fine
 // as the runs' restart points (every 128 groups), so a part of very long keys can be longer than asked: such a
-// part is rendered when its turn comes, a piece at a time, as a result merged in one piece is.
+// part is rendered when its turn comes, 64 KiB at a time.
 var partBufferMax int64 = 8 << 20
 
 // testHookParts, when set, is called with the number of parts of a result merged in more than one.
