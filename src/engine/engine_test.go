@@ -448,13 +448,7 @@ func TestAppendTime(t *testing.T) {
 		check(x)
 	}
 	for range 200000 {
-		// decimals with 0 to 8 places, as text, read back
-		places := rng.IntN(9)
-		txt := strconv.FormatUint(rng.Uint64N(1<<33), 10)
-		if places > 0 {
-			txt += "." + fmt.Sprintf("%0*d", places, rng.Uint64N(uint64(math.Pow10(places))))
-		}
-		x, _ := strconv.ParseFloat(txt, 64)
+		x := randomDecimal(rng)
 		check(x)
 		check(-x)
 		check(math.Float64frombits(rng.Uint64()))
@@ -536,12 +530,7 @@ func TestTimeLen(t *testing.T) {
 		}
 	}
 	for range 200000 {
-		places := rng.IntN(9)
-		txt := strconv.FormatUint(rng.Uint64N(1<<33), 10)
-		if places > 0 {
-			txt += "." + fmt.Sprintf("%0*d", places, rng.Uint64N(uint64(math.Pow10(places))))
-		}
-		x, _ := strconv.ParseFloat(txt, 64)
+		x := randomDecimal(rng)
 		check(x)
 		check(-x)
 		check(math.Float64frombits(rng.Uint64()))
@@ -564,4 +553,15 @@ func FuzzTimeLen(f *testing.F) {
 			t.Fatalf("UintLen(%d) = %d, want %d", bits, got, want)
 		}
 	})
+}
+
+// randomDecimal returns a decimal with 0 to 8 places below 2^33, as text read back.
+func randomDecimal(rng *rand.Rand) float64 {
+	places := rng.IntN(9)
+	txt := strconv.FormatUint(rng.Uint64N(1<<33), 10)
+	if places > 0 {
+		txt += "." + fmt.Sprintf("%0*d", places, rng.Uint64N(uint64(math.Pow10(places))))
+	}
+	x, _ := strconv.ParseFloat(txt, 64)
+	return x
 }
