@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,12 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"regasmdetect/src/internal/golden"
 	"regasmdetect/src/internal/splunkdtest"
 	"regasmdetect/src/sample"
 	"regasmdetect/src/scan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // plans are the deployments every search is run under: the result must not depend on them.
 var plans = []splunkdtest.Plan{
@@ -71,7 +69,7 @@ func TestSampleSearch(t *testing.T) {
 				got := render(res.Table)
 				if i == 0 {
 					first = got
-					golden(t, filepath.Join("testdata", "sample."+name+".golden"), got)
+					golden.Check(t, filepath.Join("testdata", "sample."+name+".golden"), []byte(got), "go test ./src/e2e -update rewrites it")
 					continue
 				}
 				if got != first {
@@ -91,22 +89,6 @@ func render(t *splunkdtest.Table) string {
 	}
 	w.Flush()
 	return b.String()
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./src/e2e -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\ngot\n%s\nwant\n%s", path, got, want)
-	}
 }
 
 // TestScanMatchesSearch feeds the same events through the scanner and, as CSV records, through the search

@@ -1,16 +1,12 @@
 package bundle
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"regasmdetect/src/builtin"
+	"regasmdetect/src/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite src/builtin/"+GoFile+" (the empty bundle)")
 
 // TestCommittedEmpty: the committed src/builtin/zz_bundle_generated.go is GoSource's file for the empty bundle,
 // so that a build without the overlay has no built-in detections and the committed file is the generator's.
@@ -19,19 +15,8 @@ func TestCommittedEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", GoFile)
-	if *update {
-		if err := os.WriteFile(path, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if golden.Check(t, filepath.Join("..", GoFile), src, "GoSource's empty bundle: go test ./src/builtin/bundle -run TestCommittedEmpty -update") {
 		return
-	}
-	committed, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(src, committed) {
-		t.Errorf("src/builtin/%s is not GoSource's empty bundle (go test ./src/builtin/bundle -run TestCommittedEmpty -update):\n%s", GoFile, src)
 	}
 	if n := len(builtin.Names()); n != 0 {
 		t.Errorf("the build without an overlay has %d built-in detections", n)

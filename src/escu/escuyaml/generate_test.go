@@ -2,16 +2,14 @@ package escuyaml
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"regasmdetect/src/escu"
+	"regasmdetect/src/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite src/escu/"+EmbeddedFile+" from src/escu/detections/*.yml")
 
 // TestEmbeddedGenerated: the committed src/escu/detections_generated.go is what EmbeddedSource makes of
 // src/escu/detections/*.yml today, and the detections compiled from it equal those the YAML decodes to.
@@ -21,19 +19,8 @@ func TestEmbeddedGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", EmbeddedFile)
-	if *update {
-		if err := os.WriteFile(path, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if golden.Check(t, filepath.Join("..", EmbeddedFile), src, "it is made from src/escu/detections/*.yml: go generate ./src/escu") || t.Failed() {
 		return
-	}
-	committed, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(src, committed) {
-		t.Fatalf("src/escu/%s does not match src/escu/detections/*.yml: run go generate ./src/escu", EmbeddedFile)
 	}
 	paths, err := filepath.Glob(filepath.Join("..", "detections", "*.yml"))
 	if err != nil {

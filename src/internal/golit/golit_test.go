@@ -1,16 +1,13 @@
 package golit
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"regasmdetect/src/internal/golden"
 	"time"
 )
-
-var update = flag.Bool("update", false, "rewrite the generated test file")
 
 type sample struct {
 	Name     string
@@ -64,18 +61,8 @@ func TestGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(generated, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if golden.Check(t, generated, src, "the generator's output: go test -run TestGenerated -update") {
 		return
-	}
-	committed, err := os.ReadFile(generated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(src, committed) {
-		t.Errorf("%s differs from the generator's output (go test -run TestGenerated -update):\n%s", generated, src)
 	}
 	if !reflect.DeepEqual(generatedSample, sampleValue()) {
 		t.Errorf("the compiled value differs:\ngot  %#v\nwant %#v", generatedSample, sampleValue())
