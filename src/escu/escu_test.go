@@ -2,7 +2,6 @@ package escu_test
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,15 +10,6 @@ import (
 	"regasmdetect/src/escu/escuyaml"
 	"regasmdetect/src/internal/shared"
 )
-
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(shared.Path(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 // confValue returns the value of key in a one-stanza .conf file (keys are "key = value" lines).
 func confValue(t *testing.T, conf []byte, key string) string {
@@ -41,8 +31,8 @@ func TestEmbedded(t *testing.T) {
 	if ds[0].Stem() != escu.Default || ds[1].Stem() != "detect_regsvcs_spawning_a_process" {
 		t.Fatalf("order: %q, %q", ds[0].Stem(), ds[1].Stem())
 	}
-	stanza := readShared(t, "data/escu/savedsearches/escu-2022-06-29.conf")
-	sibling, err := escuyaml.Parse(readShared(t, "data/escu/siblings/detect_regsvcs_spawning_a_process.yml"), "sibling")
+	stanza := shared.Read(t, "data/escu/savedsearches/escu-2022-06-29.conf")
+	sibling, err := escuyaml.Parse(shared.Read(t, "data/escu/siblings/detect_regsvcs_spawning_a_process.yml"), "sibling")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +50,7 @@ func TestEmbedded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			orig, err := escuyaml.Parse(readShared(t, "data/escu/"+tt.shared), tt.shared)
+			orig, err := escuyaml.Parse(shared.Read(t, "data/escu/"+tt.shared), tt.shared)
 			if err != nil {
 				t.Fatal(err)
 			}

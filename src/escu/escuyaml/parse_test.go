@@ -1,7 +1,6 @@
 package escuyaml
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -9,15 +8,6 @@ import (
 	"regasmdetect/src/escu"
 	"regasmdetect/src/internal/shared"
 )
-
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(shared.Path(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 func TestParseSharedDetections(t *testing.T) {
 	tests := []struct {
@@ -70,7 +60,7 @@ func TestParseSharedDetections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			d, err := Parse(readShared(t, "data/escu/"+tt.file), tt.file)
+			d, err := Parse(shared.Read(t, "data/escu/"+tt.file), tt.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +99,7 @@ func TestParseSharedDetections(t *testing.T) {
 }
 
 func TestParseV10Details(t *testing.T) {
-	d, err := Parse(readShared(t, "data/escu/detections/detect_regasm_spawning_a_process.v10.2025-02-10.yml"), "v10")
+	d, err := Parse(shared.Read(t, "data/escu/detections/detect_regasm_spawning_a_process.v10.2025-02-10.yml"), "v10")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +115,7 @@ func TestParseV10Details(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
-	story := readShared(t, "data/escu/siblings/story_suspicious_regsvcs_regasm_activity.yml")
+	story := shared.Read(t, "data/escu/siblings/story_suspicious_regsvcs_regasm_activity.yml")
 	tests := []struct {
 		name string
 		data string

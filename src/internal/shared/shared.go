@@ -49,3 +49,13 @@ func missing(tb testing.TB, why string) {
 	}
 	tb.Skip(why)
 }
+
+// Read returns the bytes of the shared file rel (see Path); the test fails when it cannot be read.
+func Read(tb testing.TB, rel string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(Path(tb, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
