@@ -24,16 +24,7 @@ func BenchmarkCSVReader(b *testing.B) {
 	for b.Loop() {
 		br.Reset(benchBody)
 		c.Reset(br)
-		rows = 0
-		for {
-			if _, err := c.Next(); err != nil {
-				if err != io.EOF {
-					b.Fatal(err)
-				}
-				break
-			}
-			rows++
-		}
+		rows = countRows(b, c)
 	}
 	if rows != 50000 {
 		b.Fatalf("%d rows, want 50000", rows)
@@ -65,15 +56,7 @@ func BenchmarkCSVReaderRows(b *testing.B) {
 		rows = 0
 		for _, block := range blocks {
 			c.ResetRows(data[:copy(data, block)], header)
-			for {
-				if _, err := c.Next(); err != nil {
-					if err != io.EOF {
-						b.Fatal(err)
-					}
-					break
-				}
-				rows++
-			}
+			rows += countRows(b, c)
 		}
 	}
 	if rows != 50000 {
@@ -168,5 +151,19 @@ func BenchmarkStream(b *testing.B) {
 		if n != 50000 {
 			b.Fatalf("%d rows", n)
 		}
+	}
+}
+
+// countRows reads c to its end and returns the rows read.
+func countRows(b *testing.B, c *CSVReader) int {
+	rows := 0
+	for {
+		if _, err := c.Next(); err != nil {
+			if err != io.EOF {
+				b.Fatal(err)
+			}
+			return rows
+		}
+		rows++
 	}
 }
