@@ -30,7 +30,6 @@ type MergePlan struct {
 	tables []*groupTable
 	orders [][]uint32 // each table's groups in key order
 	splits [][]byte   // part i holds the keys from splits[i-1] (from the first) up to splits[i] (to the last)
-	groups int        // the groups of every source, an upper bound of the merged rows
 	pool   sync.Pool  // closed mergers, whose buffers the next ones reuse
 }
 
@@ -61,7 +60,6 @@ func (a *Aggregator) PlanMerge(runs []Run, size PartSize, others ...*Aggregator)
 		}
 		order := b.t.sorted() // sorted now, once: the parts' mergers share the order
 		p.tables, p.orders = append(p.tables, &b.t), append(p.orders, order)
-		p.groups += len(order)
 		// Candidates as far apart as a run's restart points.
 		for i := 0; i < len(order); {
 			c := splitCand{key: b.t.key(int(order[i]))}
@@ -77,7 +75,6 @@ func (a *Aggregator) PlanMerge(runs []Run, size PartSize, others ...*Aggregator)
 		if x == nil || len(x.offs) != len(x.ends) || len(x.offs) != len(x.groups) {
 			return nil, fmt.Errorf("engine: merge: a run without its index")
 		}
-		p.groups += x.n
 		for i := range x.offs {
 			n := x.stretch(i)
 			cands = append(cands, splitCand{key: x.key(i), groups: n, bytes: int64(n) * (int64(len(x.key(i))) + size.RowBytes)})

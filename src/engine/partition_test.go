@@ -69,7 +69,16 @@ func TestPlanMergeSameRows(t *testing.T) {
 }
 
 // Groups returns an upper bound of the rows of the whole merge: the groups of every source.
-func (p *MergePlan) Groups() int { return p.groups }
+func (p *MergePlan) Groups() int {
+	n := 0
+	for _, o := range p.orders {
+		n += len(o)
+	}
+	for _, r := range p.runs {
+		n += r.Index.n
+	}
+	return n
+}
 
 // planRows returns the rows of a's groups, worker's and the runs, merged by NewMerger (per < 0) or by the
 // parts of PlanMerge with per groups per part (partRows); it checks that a plan of many groups has several
