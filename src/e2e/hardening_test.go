@@ -107,18 +107,23 @@ func TestRecordPosingAsPartial(t *testing.T) {
 	}
 }
 
-// TestBudgetSpills: 40,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
-// dispatch folder and merged back: the rows of the default budget, in the same order, and no file left behind.
-func TestBudgetSpills(t *testing.T) {
-	rows := make([][]string, 40000) // over 32,768 groups: the result is merged in parts (command.groupsPerPart)
+// distinctDetections returns n records with a regasm parent, each in a group of its own.
+func distinctDetections(n int) *splunkdtest.Table {
+	rows := make([][]string, n)
 	for i := range rows {
 		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
 			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
 			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
 	}
-	records := splunkdtest.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
+	return splunkdtest.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
 		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
 		"Processes.parent_process_id"}, rows)
+}
+
+// TestBudgetSpills: 40,000 distinct detections under max_mem_usage_mb=1 are spilled to disk under the search's
+// dispatch folder and merged back: the rows of the default budget, in the same order, and no file left behind.
+func TestBudgetSpills(t *testing.T) {
+	records := distinctDetections(40000) // over 32,768 groups: the result is merged in parts (command.groupsPerPart)
 	want, err := splunkdtest.Search(context.Background(), bin, nil, records, splunkdtest.Plan{ChunkRows: []int{5000}})
 	if err != nil {
 		t.Fatal(err)
@@ -206,15 +211,7 @@ func TestBodyEncodings(t *testing.T) {
 // parts, is being written: the command is not killed by SIGPIPE but ends on the failed write, promptly, with
 // status 1 and its spill folder removed.
 func TestReaderGoneMidResult(t *testing.T) {
-	rows := make([][]string, 40000)
-	for i := range rows {
-		rows[i] = []string{strconv.Itoa(1700000000 + i), "RegAsm.exe", fmt.Sprintf("WKS-%05d.corp.example", i), `CORP\jdoe`,
-			`"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\RegAsm.exe" /U "C:\Users\Public\a,b.dll"`, "cmd.exe",
-			fmt.Sprintf(`cmd.exe /c "echo %d"`, i), "1", "2"}
-	}
-	tab := splunkdtest.Single([]string{"_time", "Processes.parent_process_name", "Processes.dest", "Processes.user",
-		"Processes.parent_process", "Processes.process_name", "Processes.process", "Processes.process_id",
-		"Processes.parent_process_id"}, rows)
+	tab := distinctDetections(40000)
 	dispatch := t.TempDir()
 	p := splunkdtest.Process{Args: []string{"max_mem_usage_mb=1"}, DispatchDir: dispatch}
 	stream := cat(splunkdtest.Chunk(p.GetInfoRequest(), nil),
